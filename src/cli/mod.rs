@@ -1,0 +1,3 @@
+//! Commands other than the daemon itself.
+
+pub mod parse;

@@ -1,0 +1,9 @@
+//! Pocketwatcher watches Solana DEX trading and alerts when a token is being accumulated by a small
+//! coordinated group or in stealth.
+//!
+//! Layout — each module has one job:
+//! - [`domain`]: pure logic (transactions, balance deltas, swap inference, wire format). No I/O.
+//! - [`cli`]: the command-line commands that are not the daemon (`parse`).
+
+pub mod cli;
+pub mod domain;
