@@ -104,7 +104,7 @@ pub fn run(
                     &RejectLine {
                         signature: tx.signature.to_string(),
                         reason: f.reason.as_str(),
-                        detail: &f.detail,
+                        detail: &f.detail.to_string(),
                     },
                 )?,
                 Verdict::Filtered(_) => {}

@@ -2,9 +2,7 @@
 //!
 //! Both are data, not code: defaults live here and the config file may replace them.
 
-use std::collections::HashMap;
-
-use super::pubkey::Pubkey;
+use super::pubkey::{KeyMap, Pubkey};
 
 /// The wrapped-SOL mint; WSOL is SOL (its token balance moves with its account's lamports).
 pub const WSOL_MINT: Pubkey = Pubkey([
@@ -107,7 +105,7 @@ impl Venue {
 #[derive(Debug, Clone)]
 pub struct VenueTable {
     programs: Vec<VenueProgram>,
-    by_key: HashMap<Pubkey, u16>,
+    by_key: KeyMap<u16>,
 }
 
 impl VenueTable {

@@ -5,17 +5,16 @@
 //! root, a few microseconds), so results are cached per thread: pool authorities recur constantly.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
 
-use super::pubkey::Pubkey;
+use super::pubkey::{KeyMap, Pubkey};
 
 /// Cache entries kept per thread before the cache is cleared (bounded memory).
 const CACHE_LIMIT: usize = 65_536;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<Pubkey, bool>> = RefCell::new(HashMap::with_capacity(1024));
+    static CACHE: RefCell<KeyMap<bool>> = RefCell::new(KeyMap::with_capacity_and_hasher(1024, Default::default()));
 }
 
 /// True when `key` is a valid ed25519 public key, i.e. it can belong to a wallet.

@@ -11,7 +11,7 @@ use super::deltas::{
     has_token_balance_change, owner_deltas, token_account_changes, AssetDelta, OwnerDelta,
 };
 use super::error::DecodeError;
-use super::swap::{FilterReason, Filtered, Side, Swap, Verdict};
+use super::swap::{FilterDetail, FilterReason, Filtered, Side, Swap, Verdict};
 use super::transaction::Transaction;
 use super::venue::TxVenues;
 
@@ -40,11 +40,9 @@ pub fn prefilter(tx: &Transaction) -> Option<FilterReason> {
 pub fn infer_swaps(tx: &Transaction, config: &InferenceConfig) -> Result<Verdict, DecodeError> {
     if let Some(reason) = prefilter(tx) {
         let detail = match reason {
-            FilterReason::Vote => "vote transaction".to_string(),
-            FilterReason::Failed => {
-                "transaction failed (err is set): only the fee moved".to_string()
-            }
-            _ => "no token account changed its balance".to_string(),
+            FilterReason::Vote => FilterDetail::Vote,
+            FilterReason::Failed => FilterDetail::Failed,
+            _ => FilterDetail::NoTokenBalanceChange,
         };
         return Ok(Verdict::Filtered(Filtered { reason, detail }));
     }
@@ -54,7 +52,8 @@ pub fn infer_swaps(tx: &Transaction, config: &InferenceConfig) -> Result<Verdict
     let venues = TxVenues::resolve(tx, &config.venues);
 
     let mut swaps = Vec::new();
-    let mut not_swap: Option<String> = None;
+    // The most telling non-swap pattern, described only if the transaction has no swap at all.
+    let mut not_swap: Option<(Legs, &OwnerDelta)> = None;
     for owner in owners.iter().filter(|o| is_on_curve(&o.owner)) {
         match legs(owner, &config.quotes) {
             Legs::Swap { out, into } => {
@@ -63,14 +62,15 @@ pub fn infer_swaps(tx: &Transaction, config: &InferenceConfig) -> Result<Verdict
             Legs::None => {}
             other => {
                 if not_swap.is_none() || matches!(other, Legs::MultiAsset { .. }) {
-                    not_swap = Some(other.describe(owner));
+                    not_swap = Some((other, owner));
                 }
             }
         }
     }
     if swaps.is_empty() {
-        let detail = not_swap
-            .unwrap_or_else(|| "no wallet (on-curve owner) has a net balance change".to_string());
+        let detail = not_swap.map_or(FilterDetail::NoWalletChange, |(legs, owner)| {
+            legs.detail(owner)
+        });
         return Ok(Verdict::Filtered(Filtered {
             reason: FilterReason::NotSwap,
             detail,
@@ -88,21 +88,12 @@ enum Legs {
 }
 
 impl Legs {
-    fn describe(&self, owner: &OwnerDelta) -> String {
-        match self {
-            Legs::OneWay { outs, ins } if *outs > 0 => format!(
-                "wallet {} only sent assets ({outs} out, nothing in): a transfer, deposit or payment",
-                owner.owner
-            ),
-            Legs::OneWay { ins, .. } => format!(
-                "wallet {} only received assets ({ins} in, nothing out): a transfer, withdrawal, fee or refund",
-                owner.owner
-            ),
-            Legs::MultiAsset { outs, ins } => format!(
-                "wallet {} moved {outs} assets out and {ins} in: liquidity add/remove, not a swap",
-                owner.owner
-            ),
-            Legs::None | Legs::Swap { .. } => String::new(),
+    fn detail(&self, owner: &OwnerDelta) -> FilterDetail {
+        let wallet = owner.owner;
+        match *self {
+            Legs::MultiAsset { outs, ins } => FilterDetail::MultiAsset { wallet, outs, ins },
+            Legs::OneWay { outs, ins } => FilterDetail::OneWay { wallet, outs, ins },
+            Legs::None | Legs::Swap { .. } => FilterDetail::NoWalletChange,
         }
     }
 }
@@ -409,7 +400,15 @@ mod tests {
             .token(pda(5), pool, mint, 0, 500);
         let f = filtered(&b.build());
         assert_eq!(f.reason, FilterReason::NotSwap);
-        assert!(f.detail.contains("liquidity"), "{}", f.detail);
+        assert!(matches!(
+            f.detail,
+            FilterDetail::MultiAsset {
+                outs: 2,
+                ins: 1,
+                ..
+            }
+        ));
+        assert!(f.detail.to_string().contains("liquidity"), "{}", f.detail);
     }
 
     #[test]
@@ -442,7 +441,7 @@ mod tests {
             .token(pda(4), pda(6), key(50), 0, 10);
         let f = filtered(&b.build());
         assert_eq!(f.reason, FilterReason::NotSwap);
-        assert!(f.detail.contains("no wallet"), "{}", f.detail);
+        assert_eq!(f.detail, FilterDetail::NoWalletChange);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!   traded; [`sol_price`]: SOL value of stable-quoted swaps.
 
 pub mod assets;
+mod compact_serde;
 pub mod curve;
 pub mod deltas;
 pub mod error;
@@ -25,5 +26,5 @@ pub use assets::{Asset, QuoteAssets, Venue, VenueKind, VenueTable, WSOL_MINT};
 pub use error::DecodeError;
 pub use inference::{infer_swaps, prefilter, InferenceConfig};
 pub use pubkey::{Pubkey, Signature};
-pub use swap::{FilterReason, Filtered, Side, Swap, Verdict};
+pub use swap::{FilterDetail, FilterReason, Filtered, Side, Swap, Verdict};
 pub use transaction::{Instructions, TokenBalance, Transaction};

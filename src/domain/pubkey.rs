@@ -12,8 +12,41 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::error::DecodeError;
 
 /// A Solana account address.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Pubkey(pub [u8; 32]);
+
+impl std::hash::Hash for Pubkey {
+    /// Keys are hashes or curve points, so eight of their bytes are already a good hash. The last
+    /// eight: vanity grinding controls the leading base58 characters, i.e. the first bytes.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let tail: [u8; 8] = self.0[24..].try_into().expect("8 bytes");
+        state.write_u64(u64::from_le_bytes(tail));
+    }
+}
+
+/// A hasher for [`Pubkey`]-keyed maps: passes the key's own bytes through (see `Hash for Pubkey`).
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached for non-Pubkey keys; fold the bytes in (FNV-1a) so it still works.
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// `HashMap` keyed by [`Pubkey`] with the pass-through hasher.
+pub type KeyMap<V> = std::collections::HashMap<Pubkey, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// A transaction signature (the transaction's id on chain).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

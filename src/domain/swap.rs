@@ -85,11 +85,59 @@ impl fmt::Display for FilterReason {
     }
 }
 
-/// A transaction without swaps: the reason, and for people a sentence saying why.
+/// A transaction without swaps: the reason, and for people the detail of why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filtered {
     pub reason: FilterReason,
-    pub detail: String,
+    pub detail: FilterDetail,
+}
+
+/// The facts behind a filter decision. Formatting (base58 keys) is left to [`fmt::Display`], so the
+/// pipeline, which only counts reasons, never pays for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterDetail {
+    Vote,
+    Failed,
+    NoTokenBalanceChange,
+    /// No on-curve owner had any net change.
+    NoWalletChange,
+    /// A wallet only sent or only received.
+    OneWay {
+        wallet: Pubkey,
+        outs: usize,
+        ins: usize,
+    },
+    /// A wallet moved several assets one way (liquidity add or remove).
+    MultiAsset {
+        wallet: Pubkey,
+        outs: usize,
+        ins: usize,
+    },
+}
+
+impl fmt::Display for FilterDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            FilterDetail::Vote => f.write_str("vote transaction"),
+            FilterDetail::Failed => f.write_str("transaction failed (err is set): only the fee moved"),
+            FilterDetail::NoTokenBalanceChange => f.write_str("no token account changed its balance"),
+            FilterDetail::NoWalletChange => {
+                f.write_str("no wallet (on-curve owner) has a net balance change")
+            }
+            FilterDetail::OneWay { wallet, outs, .. } if outs > 0 => write!(
+                f,
+                "wallet {wallet} only sent assets ({outs} out, nothing in): a transfer, deposit or payment"
+            ),
+            FilterDetail::OneWay { wallet, ins, .. } => write!(
+                f,
+                "wallet {wallet} only received assets ({ins} in, nothing out): a transfer, withdrawal, fee or refund"
+            ),
+            FilterDetail::MultiAsset { wallet, outs, ins } => write!(
+                f,
+                "wallet {wallet} moved {outs} assets out and {ins} in: liquidity add/remove, not a swap"
+            ),
+        }
+    }
 }
 
 /// The result of inference on a well-formed transaction.

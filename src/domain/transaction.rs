@@ -30,12 +30,16 @@ pub struct TokenBalance {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instructions {
     /// Program of each instruction, as an index into the account keys.
+    #[serde(with = "super::compact_serde::bytes")]
     pub programs: Vec<u8>,
     /// Call depth: 1 for a top-level instruction, 2 and more for inner (CPI) instructions.
+    #[serde(with = "super::compact_serde::bytes")]
     pub depths: Vec<u8>,
     /// End offset in `accounts` of each instruction's account list.
+    #[serde(with = "super::compact_serde::u16s")]
     pub account_ends: Vec<u16>,
     /// Account indexes of all instructions, concatenated.
+    #[serde(with = "super::compact_serde::bytes")]
     pub accounts: Vec<u8>,
 }
 
@@ -59,11 +63,17 @@ impl Instructions {
     /// `(program index, depth, account indexes)` of each instruction in execution order.
     pub fn iter(&self) -> impl Iterator<Item = (u8, u8, &[u8])> + '_ {
         let mut start = 0usize;
+        // `get` rather than indexing: a transaction that skipped `validate` yields empty account
+        // lists instead of panicking.
         (0..self.programs.len()).map(move |i| {
-            let end = self.account_ends[i] as usize;
-            let accounts = &self.accounts[start..end];
-            start = end;
-            (self.programs[i], self.depths[i], accounts)
+            let end = self.account_ends.get(i).map_or(start, |&e| e as usize);
+            let accounts = self.accounts.get(start..end).unwrap_or_default();
+            start = end.max(start);
+            (
+                self.programs[i],
+                self.depths.get(i).copied().unwrap_or(1),
+                accounts,
+            )
         })
     }
 }
@@ -89,8 +99,11 @@ pub struct Transaction {
     /// How many loaded addresses are writable (they come before the readonly ones).
     pub num_loaded_writable: u8,
     /// Static keys, then loaded writable, then loaded readonly.
+    #[serde(with = "super::compact_serde::keys")]
     pub account_keys: Vec<Pubkey>,
+    #[serde(with = "super::compact_serde::u64s")]
     pub pre_lamports: Vec<u64>,
+    #[serde(with = "super::compact_serde::u64s")]
     pub post_lamports: Vec<u64>,
     pub pre_token_balances: Vec<TokenBalance>,
     pub post_token_balances: Vec<TokenBalance>,
