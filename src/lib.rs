@@ -4,6 +4,8 @@
 //! Layout — each module has one job:
 //! - [`domain`]: pure logic (transactions, balance deltas, swap inference, wire format). No I/O.
 //! - [`cli`]: the command-line commands that are not the daemon (`parse`).
+//! - [`secret`]: the redacting wrapper every credential travels in.
 
 pub mod cli;
 pub mod domain;
+pub mod secret;
