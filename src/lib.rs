@@ -5,7 +5,9 @@
 //! - [`domain`]: pure logic (transactions, balance deltas, swap inference, wire format). No I/O.
 //! - [`cli`]: the command-line commands that are not the daemon (`parse`).
 //! - [`secret`]: the redacting wrapper every credential travels in.
+//! - [`store`]: Redis and PostgreSQL access (no actors).
 
 pub mod cli;
 pub mod domain;
 pub mod secret;
+pub mod store;

@@ -7,6 +7,7 @@
 
 pub mod assets;
 mod compact_serde;
+pub mod counters;
 pub mod curve;
 pub mod deltas;
 pub mod error;

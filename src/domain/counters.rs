@@ -1,0 +1,187 @@
+//! Aggregation of a batch's swaps into counter deltas.
+//!
+//! Redis cost grows with the number of distinct keys a batch touches, not with its transactions:
+//! one increment per mint-minute field, one HyperLogLog add per mint-minute-side (all wallets at
+//! once), one sorted-set increment per wallet-mint-minute, one first-seen write per wallet. Windows
+//! are keyed by block time at one-minute resolution, so a replay produces the same numbers.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use super::pubkey::Pubkey;
+use super::swap::{Side, Swap};
+
+/// Seconds per window bucket.
+pub const BUCKET_SECONDS: i64 = 60;
+
+/// The minute bucket of a unix time.
+pub fn minute_of(unix_seconds: i64) -> i64 {
+    unix_seconds.div_euclid(BUCKET_SECONDS)
+}
+
+/// Totals of one mint in one minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MinuteCounts {
+    pub buys: u64,
+    pub sells: u64,
+    /// SOL value of buys, in lamports (stable-quoted swaps at the learned price, others 0).
+    pub buy_lamports: u64,
+    pub sell_lamports: u64,
+}
+
+/// Everything one batch adds to the counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterDeltas {
+    /// Per (mint, minute).
+    pub minutes: HashMap<(Pubkey, i64), MinuteCounts>,
+    /// Distinct buyers per (mint, minute), for the HyperLogLog.
+    pub buyers: HashMap<(Pubkey, i64), Vec<Pubkey>>,
+    pub sellers: HashMap<(Pubkey, i64), Vec<Pubkey>>,
+    /// Buy volume per (mint, minute, wallet), in lamports — exact top-buyer shares.
+    pub wallet_buy_lamports: HashMap<(Pubkey, i64, Pubkey), u64>,
+    /// Earliest block time each trading wallet was seen in this batch.
+    pub wallet_first_seen: HashMap<Pubkey, i64>,
+    /// Latest block time of each mint traded in this batch (the active-mints index).
+    pub mint_last_trade: HashMap<Pubkey, i64>,
+    /// Swaps aggregated.
+    pub swaps: u64,
+}
+
+impl CounterDeltas {
+    /// Adds one swap that happened at `block_time` (unix seconds).
+    pub fn add(&mut self, swap: &Swap, block_time: i64) {
+        let minute = minute_of(block_time);
+        let key = (swap.mint, minute);
+        let lamports = swap.sol_value_lamports.unwrap_or(0);
+        let counts = self.minutes.entry(key).or_default();
+        let wallets = match swap.side {
+            Side::Buy => {
+                counts.buys += 1;
+                counts.buy_lamports = counts.buy_lamports.saturating_add(lamports);
+                *self
+                    .wallet_buy_lamports
+                    .entry((swap.mint, minute, swap.wallet))
+                    .or_default() += lamports;
+                &mut self.buyers
+            }
+            Side::Sell => {
+                counts.sells += 1;
+                counts.sell_lamports = counts.sell_lamports.saturating_add(lamports);
+                &mut self.sellers
+            }
+        };
+        let list = wallets.entry(key).or_default();
+        if !list.contains(&swap.wallet) {
+            list.push(swap.wallet);
+        }
+        match self.wallet_first_seen.entry(swap.wallet) {
+            Entry::Occupied(mut e) => {
+                if block_time < *e.get() {
+                    e.insert(block_time);
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(block_time);
+            }
+        }
+        let last = self.mint_last_trade.entry(swap.mint).or_insert(block_time);
+        *last = (*last).max(block_time);
+        self.swaps += 1;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.swaps == 0
+    }
+}
+
+/// Aggregates `(swap, block time)` pairs.
+pub fn aggregate<'a>(swaps: impl IntoIterator<Item = (&'a Swap, i64)>) -> CounterDeltas {
+    let mut deltas = CounterDeltas::default();
+    for (swap, time) in swaps {
+        deltas.add(swap, time);
+    }
+    deltas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::assets::{Venue, WSOL_MINT};
+    use crate::domain::pubkey::Signature;
+    use crate::domain::test_support::key;
+
+    fn swap(wallet: u8, mint: u8, side: Side, lamports: u64) -> Swap {
+        Swap {
+            signature: Signature::default(),
+            slot: 0,
+            block_time: None,
+            leg: 0,
+            wallet: key(wallet),
+            side,
+            mint: key(mint),
+            amount: 1,
+            decimals: 6,
+            quote_mint: WSOL_MINT,
+            quote_amount: lamports,
+            quote_decimals: 9,
+            sol_value_lamports: Some(lamports),
+            venue: Venue::UNKNOWN,
+        }
+    }
+
+    #[test]
+    fn minute_buckets_follow_block_time_including_before_1970() {
+        assert_eq!(minute_of(0), 0);
+        assert_eq!(minute_of(59), 0);
+        assert_eq!(minute_of(60), 1);
+        assert_eq!(minute_of(-1), -1);
+    }
+
+    #[test]
+    fn buys_and_sells_aggregate_per_mint_minute() {
+        let s = [
+            swap(1, 50, Side::Buy, 100),
+            swap(1, 50, Side::Buy, 50),
+            swap(2, 50, Side::Sell, 70),
+            swap(3, 51, Side::Buy, 9),
+        ];
+        let d = aggregate(s.iter().map(|x| (x, 120)));
+        let m = d.minutes[&(key(50), 2)];
+        assert_eq!(
+            (m.buys, m.sells, m.buy_lamports, m.sell_lamports),
+            (2, 1, 150, 70)
+        );
+        assert_eq!(d.buyers[&(key(50), 2)], vec![key(1)], "one distinct buyer");
+        assert_eq!(d.sellers[&(key(50), 2)], vec![key(2)]);
+        assert_eq!(d.wallet_buy_lamports[&(key(50), 2, key(1))], 150);
+        assert!(
+            !d.wallet_buy_lamports.contains_key(&(key(50), 2, key(2))),
+            "sells are not buy volume"
+        );
+        assert_eq!(d.swaps, 4);
+    }
+
+    #[test]
+    fn different_minutes_are_different_buckets() {
+        let s = [swap(1, 50, Side::Buy, 1), swap(1, 50, Side::Buy, 1)];
+        let d = aggregate([(&s[0], 59), (&s[1], 60)]);
+        assert_eq!(d.minutes.len(), 2);
+    }
+
+    #[test]
+    fn first_seen_is_the_earliest_and_last_trade_the_latest() {
+        let s = swap(1, 50, Side::Buy, 1);
+        let d = aggregate([(&s, 500), (&s, 100), (&s, 300)]);
+        assert_eq!(d.wallet_first_seen[&key(1)], 100);
+        assert_eq!(d.mint_last_trade[&key(50)], 500);
+    }
+
+    #[test]
+    fn unknown_sol_value_counts_the_trade_with_zero_volume() {
+        let mut s = swap(1, 50, Side::Buy, 1);
+        s.sol_value_lamports = None;
+        let d = aggregate([(&s, 0)]);
+        let m = d.minutes[&(key(50), 0)];
+        assert_eq!((m.buys, m.buy_lamports), (1, 0));
+    }
+}

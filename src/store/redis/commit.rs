@@ -1,0 +1,265 @@
+//! The one atomic commit that closes a batch (DESIGN.md invariants 1–2).
+//!
+//! A single Lua script, per batch, does all of: check that every entry is still pending for this
+//! consumer; claim the duplicate markers of the entries that carry swaps; write dead letters; apply
+//! the batch's aggregated counter deltas; XACK every entry. If an entry was reclaimed by another
+//! consumer the script changes nothing and names it ([`CommitOutcome::NotOwned`]); if a signature
+//! was already counted from another entry it changes nothing and names it
+//! ([`CommitOutcome::Duplicates`]). The caller drops those and commits again, so an entry's effects
+//! are applied exactly once, by whoever acknowledges it. Cost is per distinct key, not per entry
+//! (see the Redis budget in STACK.md), plus one `HSETNX` per swap-bearing entry.
+
+use std::collections::{BTreeMap, HashMap};
+
+use redis::aio::ConnectionLike;
+use redis::{RedisError, Script, Value};
+
+use super::keys;
+use super::stream::EntryId;
+use crate::domain::counters::CounterDeltas;
+use crate::domain::{Pubkey, Signature};
+
+const SCRIPT: &str = include_str!("commit.lua");
+
+/// The loaded commit script (EVALSHA, with EVAL fallback after a Redis restart).
+pub fn script() -> Script {
+    Script::new(SCRIPT)
+}
+
+/// An entry that cannot be processed, with the reason operators will read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: EntryId,
+    pub reason: String,
+    pub payload: Vec<u8>,
+}
+
+/// How long commit-written keys live.
+#[derive(Debug, Clone, Copy)]
+pub struct Ttls {
+    /// Per-minute counters: must outlive the longest window (1 h) with margin.
+    pub counter_secs: u64,
+    /// Duplicate markers: longer than any redelivery or reconnect overlap.
+    pub dedup_secs: u64,
+    /// Daily first-seen hashes.
+    pub first_seen_secs: u64,
+}
+
+impl Default for Ttls {
+    fn default() -> Self {
+        Ttls {
+            counter_secs: 2 * 3600,
+            dedup_secs: 900,
+            first_seen_secs: 8 * 86_400,
+        }
+    }
+}
+
+/// One batch to close.
+#[derive(Debug, Default)]
+pub struct CommitBatch<'a> {
+    pub consumer: &'a str,
+    /// Every entry to acknowledge: counted, filtered and dead-lettered alike.
+    pub ids: Vec<EntryId>,
+    /// `(slot, signature)` of each entry whose swaps are in `deltas`.
+    pub markers: Vec<(u64, Signature)>,
+    pub dead: Vec<DeadLetter>,
+    pub deltas: Option<&'a CounterDeltas>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Applied and acknowledged this many entries.
+    Committed(u64),
+    /// These entries are no longer pending for this consumer; nothing was applied.
+    NotOwned(Vec<EntryId>),
+    /// These signatures were already counted; nothing was applied.
+    Duplicates(Vec<Signature>),
+}
+
+/// Base58 names of keys, cached: a batch touches the same mints and wallets many times and the
+/// encoding costs about a microsecond each.
+#[derive(Default)]
+pub struct NameCache {
+    names: HashMap<Pubkey, String>,
+}
+
+impl NameCache {
+    const LIMIT: usize = 200_000;
+
+    pub fn get(&mut self, key: &Pubkey) -> &str {
+        if self.names.len() >= Self::LIMIT && !self.names.contains_key(key) {
+            self.names.clear();
+        }
+        self.names.entry(*key).or_insert_with(|| keys::text(key))
+    }
+}
+
+fn push_counters(
+    inv: &mut redis::ScriptInvocation<'_>,
+    deltas: Option<&CounterDeltas>,
+    ttls: &Ttls,
+    names: &mut NameCache,
+) {
+    let empty = CounterDeltas::default();
+    let d = deltas.unwrap_or(&empty);
+    let mut expire: BTreeMap<String, u64> = BTreeMap::new();
+
+    // HINCRBY key field n
+    let mut incr: Vec<(String, &str, u64)> = Vec::with_capacity(d.minutes.len() * 4);
+    for ((mint, minute), c) in &d.minutes {
+        let key = keys::minute_counts(names.get(mint), *minute);
+        for (field, value) in [
+            ("b", c.buys),
+            ("s", c.sells),
+            ("bv", c.buy_lamports),
+            ("sv", c.sell_lamports),
+        ] {
+            if value > 0 {
+                incr.push((key.clone(), field, value));
+            }
+        }
+        expire.insert(key, ttls.counter_secs);
+    }
+    inv.arg(incr.len());
+    for (key, field, value) in &incr {
+        inv.arg(key).arg(*field).arg(*value);
+    }
+
+    // PFADD key members...
+    let groups = d.buyers.len() + d.sellers.len();
+    inv.arg(groups);
+    for (map, name) in [
+        (&d.buyers, keys::minute_buyers as fn(&str, i64) -> String),
+        (&d.sellers, keys::minute_sellers),
+    ] {
+        for ((mint, minute), wallets) in map {
+            let key = name(names.get(mint), *minute);
+            inv.arg(&key).arg(wallets.len());
+            for w in wallets {
+                inv.arg(names.get(w));
+            }
+            expire.insert(key, ttls.counter_secs);
+        }
+    }
+
+    // ZINCRBY key increment member
+    inv.arg(d.wallet_buy_lamports.len());
+    for ((mint, minute, wallet), lamports) in &d.wallet_buy_lamports {
+        let key = keys::minute_wallet_volume(names.get(mint), *minute);
+        inv.arg(&key).arg(*lamports).arg(names.get(wallet));
+        expire.insert(key, ttls.counter_secs);
+    }
+
+    // HSETNX first-seen-day wallet time
+    inv.arg(d.wallet_first_seen.len());
+    for (wallet, time) in &d.wallet_first_seen {
+        let key = keys::first_seen(time.div_euclid(86_400));
+        inv.arg(&key).arg(names.get(wallet)).arg(*time);
+        expire.insert(key, ttls.first_seen_secs);
+    }
+
+    // ZADD active GT time mint
+    inv.arg(d.mint_last_trade.len());
+    for (mint, time) in &d.mint_last_trade {
+        inv.arg(keys::ACTIVE_MINTS).arg(*time).arg(names.get(mint));
+    }
+
+    inv.arg(expire.len());
+    for (key, ttl) in &expire {
+        inv.arg(key).arg(*ttl);
+    }
+}
+
+/// Runs the commit script for `batch`.
+pub async fn commit<C: ConnectionLike>(
+    conn: &mut C,
+    script: &Script,
+    batch: &CommitBatch<'_>,
+    ttls: &Ttls,
+    names: &mut NameCache,
+) -> Result<CommitOutcome, RedisError> {
+    let mut inv = script.prepare_invoke();
+    inv.arg(keys::STREAM)
+        .arg(keys::GROUP)
+        .arg(batch.consumer)
+        .arg(keys::DEAD_STREAM)
+        .arg(ttls.dedup_secs);
+
+    inv.arg(batch.ids.len());
+    for id in &batch.ids {
+        inv.arg(id.to_string());
+    }
+    let lo = batch
+        .ids
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(EntryId { ms: 0, seq: 0 });
+    let hi = batch
+        .ids
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(EntryId { ms: 0, seq: 0 });
+    inv.arg(lo.to_string()).arg(hi.to_string());
+
+    let mut by_hash: BTreeMap<String, Vec<&Signature>> = BTreeMap::new();
+    for (slot, sig) in &batch.markers {
+        by_hash
+            .entry(keys::signature_markers(*slot))
+            .or_default()
+            .push(sig);
+    }
+    inv.arg(by_hash.len());
+    for (key, sigs) in &by_hash {
+        inv.arg(key).arg(sigs.len());
+        for s in sigs {
+            inv.arg(&s.0[..]);
+        }
+    }
+
+    inv.arg(batch.dead.len());
+    for d in &batch.dead {
+        inv.arg(d.id.to_string())
+            .arg(&d.reason)
+            .arg(d.payload.as_slice());
+    }
+
+    push_counters(&mut inv, batch.deltas, ttls, names);
+
+    let reply: Value = inv.invoke_async(conn).await?;
+    parse_outcome(reply)
+}
+
+fn parse_outcome(reply: Value) -> Result<CommitOutcome, RedisError> {
+    let bad = || RedisError::from((redis::ErrorKind::Parse, "unexpected commit reply"));
+    let Value::Array(parts) = reply else {
+        return Err(bad());
+    };
+    let tag = match parts.first() {
+        Some(Value::BulkString(b)) => b.clone(),
+        Some(Value::SimpleString(s)) => s.clone().into_bytes(),
+        _ => return Err(bad()),
+    };
+    match (tag.as_slice(), parts.get(1)) {
+        (b"ok", Some(Value::Int(n))) => Ok(CommitOutcome::Committed(*n as u64)),
+        (b"lost", Some(Value::Array(ids))) => Ok(CommitOutcome::NotOwned(
+            ids.iter()
+                .filter_map(|v| match v {
+                    Value::BulkString(b) => EntryId::parse(std::str::from_utf8(b).ok()?),
+                    _ => None,
+                })
+                .collect(),
+        )),
+        (b"dup", Some(Value::Array(sigs))) => Ok(CommitOutcome::Duplicates(
+            sigs.iter()
+                .filter_map(|v| match v {
+                    Value::BulkString(b) => Signature::from_slice(b, "marker").ok(),
+                    _ => None,
+                })
+                .collect(),
+        )),
+        _ => Err(bad()),
+    }
+}

@@ -1,0 +1,71 @@
+//! Every Redis key Pocketwatcher reads or writes, and why it exists.
+//!
+//! | key | type | written by | TTL |
+//! |---|---|---|---|
+//! | `stream:tx` (group `parsers`) | stream, field `data` = wire payload | ingest | never trimmed past unacked entries |
+//! | `stream:tx:dead` | stream: `id`, `reason`, `data` | acker | none (operators inspect and delete) |
+//! | `pw:sig:{slot/100}` | hash, field = raw 64-byte signature | commit (only with the swap's counters) | `dedup_ttl` |
+//! | `pw:c:{mint}:{minute}` | hash `b`,`s` (counts), `bv`,`sv` (lamports) | commit | `counter_ttl` |
+//! | `pw:hb:{mint}:{minute}` / `pw:hs:…` | HyperLogLog of buyers / sellers | commit | `counter_ttl` |
+//! | `pw:wv:{mint}:{minute}` | sorted set wallet → buy lamports | commit | `counter_ttl` |
+//! | `pw:fs:{day}` | hash wallet → first block time seen that day | commit | 8 days |
+//! | `pw:active` | sorted set mint → last trade block time | commit (`ZADD GT`) | trimmed by the detector |
+//! | `pw:ingest:checkpoint` | string: highest slot fully written to the stream | ingest | none |
+//!
+//! Mints and wallets appear in base58, so the keys can be read with `redis-cli`. Minute = unix
+//! block time / 60.
+
+use crate::domain::Pubkey;
+
+pub const STREAM: &str = "stream:tx";
+pub const GROUP: &str = "parsers";
+pub const DEAD_STREAM: &str = "stream:tx:dead";
+/// The field of a stream entry that holds the wire payload (compatible with the reference).
+pub const DATA_FIELD: &str = "data";
+pub const ACTIVE_MINTS: &str = "pw:active";
+pub const INGEST_CHECKPOINT: &str = "pw:ingest:checkpoint";
+
+/// Slots per duplicate-marker hash: one hash per ~40 s of chain time.
+pub const SLOTS_PER_MARKER_HASH: u64 = 100;
+
+pub fn signature_markers(slot: u64) -> String {
+    format!("pw:sig:{}", slot / SLOTS_PER_MARKER_HASH)
+}
+
+pub fn minute_counts(mint: &str, minute: i64) -> String {
+    format!("pw:c:{mint}:{minute}")
+}
+
+pub fn minute_buyers(mint: &str, minute: i64) -> String {
+    format!("pw:hb:{mint}:{minute}")
+}
+
+pub fn minute_sellers(mint: &str, minute: i64) -> String {
+    format!("pw:hs:{mint}:{minute}")
+}
+
+pub fn minute_wallet_volume(mint: &str, minute: i64) -> String {
+    format!("pw:wv:{mint}:{minute}")
+}
+
+/// Day = unix block time / 86 400.
+pub fn first_seen(day: i64) -> String {
+    format!("pw:fs:{day}")
+}
+
+/// Base58 text of a key, for key names and members.
+pub fn text(key: &Pubkey) -> String {
+    key.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_stable() {
+        assert_eq!(minute_counts("M", 7), "pw:c:M:7");
+        assert_eq!(signature_markers(12_345), "pw:sig:123");
+        assert_eq!(first_seen(19_000), "pw:fs:19000");
+    }
+}

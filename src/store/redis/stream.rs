@@ -1,0 +1,411 @@
+//! The transaction stream and its consumer group, with replies parsed into plain structs.
+
+use std::fmt;
+
+use redis::aio::ConnectionLike;
+use redis::{RedisError, Value};
+
+use super::keys::{DATA_FIELD, GROUP, STREAM};
+
+/// A stream entry id (`<ms>-<seq>`), ordered the way Redis orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl EntryId {
+    pub fn parse(text: &str) -> Option<EntryId> {
+        let (ms, seq) = text.split_once('-')?;
+        Some(EntryId {
+            ms: ms.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// One entry as read from the group. `payload` is `None` when the entry has no `data` field
+/// (malformed) — it still has to be dead-lettered and acked, never ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEntry {
+    pub id: EntryId,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// Group health, from `XINFO GROUPS`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// Delivered but not acknowledged.
+    pub pending: u64,
+    /// Not yet delivered to any consumer (Redis ≥ 7).
+    pub lag: u64,
+    pub consumers: u64,
+    pub last_delivered: Option<EntryId>,
+}
+
+impl GroupInfo {
+    /// Entries the group still has to finish.
+    pub fn backlog(&self) -> u64 {
+        self.pending + self.lag
+    }
+}
+
+fn protocol_error(what: &str) -> RedisError {
+    RedisError::from((
+        redis::ErrorKind::Parse,
+        "unexpected reply",
+        what.to_string(),
+    ))
+}
+
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+fn as_int(v: &Value) -> Option<u64> {
+    match v {
+        Value::Int(i) => u64::try_from(*i).ok(),
+        other => as_text(other)?.parse().ok(),
+    }
+}
+
+/// Creates the stream and the consumer group if missing (idempotent).
+pub async fn ensure_group<C: ConnectionLike>(conn: &mut C) -> Result<(), RedisError> {
+    let created: Result<Value, RedisError> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(STREAM)
+        .arg(GROUP)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Appends payloads in one pipelined round trip; returns their ids in order.
+pub async fn append<C: ConnectionLike>(
+    conn: &mut C,
+    payloads: &[Vec<u8>],
+) -> Result<Vec<EntryId>, RedisError> {
+    if payloads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for p in payloads {
+        pipe.cmd("XADD")
+            .arg(STREAM)
+            .arg("*")
+            .arg(DATA_FIELD)
+            .arg(p.as_slice());
+    }
+    let ids: Vec<String> = pipe.query_async(conn).await?;
+    ids.iter()
+        .map(|id| EntryId::parse(id).ok_or_else(|| protocol_error("XADD id")))
+        .collect()
+}
+
+fn parse_entries(v: &Value) -> Result<Vec<StreamEntry>, RedisError> {
+    let Value::Array(items) = v else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Array(parts) = item else {
+            return Err(protocol_error("stream entry"));
+        };
+        let id = parts
+            .first()
+            .and_then(as_text)
+            .and_then(|t| EntryId::parse(&t))
+            .ok_or_else(|| protocol_error("entry id"))?;
+        let mut payload = None;
+        if let Some(Value::Array(fields)) = parts.get(1) {
+            for pair in fields.chunks(2) {
+                if let [Value::BulkString(name), Value::BulkString(value)] = pair {
+                    if name.as_slice() == DATA_FIELD.as_bytes() {
+                        payload = Some(value.clone());
+                    }
+                }
+            }
+        }
+        out.push(StreamEntry { id, payload });
+    }
+    Ok(out)
+}
+
+/// `XREADGROUP … STREAMS stream:tx >`: new entries for `consumer`, waiting up to `block_ms`.
+pub async fn read_new<C: ConnectionLike>(
+    conn: &mut C,
+    consumer: &str,
+    count: usize,
+    block_ms: u64,
+) -> Result<Vec<StreamEntry>, RedisError> {
+    let reply: Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(count)
+        .arg("BLOCK")
+        .arg(block_ms)
+        .arg("STREAMS")
+        .arg(STREAM)
+        .arg(">")
+        .query_async(conn)
+        .await?;
+    match reply {
+        Value::Nil => Ok(Vec::new()),
+        Value::Array(streams) => match streams.first() {
+            Some(Value::Array(pair)) => parse_entries(pair.get(1).unwrap_or(&Value::Nil)),
+            _ => Ok(Vec::new()),
+        },
+        Value::Map(streams) => match streams.first() {
+            Some((_, entries)) => parse_entries(entries),
+            None => Ok(Vec::new()),
+        },
+        _ => Err(protocol_error("XREADGROUP")),
+    }
+}
+
+/// The result of one `XAUTOCLAIM` call.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    /// Where the next call continues (`0-0` when the scan wrapped around).
+    pub next: String,
+    pub entries: Vec<StreamEntry>,
+    /// Pending ids whose entries no longer exist; they can only be acknowledged.
+    pub deleted: Vec<EntryId>,
+}
+
+/// `XAUTOCLAIM`: takes over entries idle for at least `min_idle_ms` from any consumer, dead ones
+/// included.
+pub async fn autoclaim<C: ConnectionLike>(
+    conn: &mut C,
+    consumer: &str,
+    min_idle_ms: u64,
+    start: &str,
+    count: usize,
+) -> Result<Claimed, RedisError> {
+    let reply: Value = redis::cmd("XAUTOCLAIM")
+        .arg(STREAM)
+        .arg(GROUP)
+        .arg(consumer)
+        .arg(min_idle_ms)
+        .arg(start)
+        .arg("COUNT")
+        .arg(count)
+        .query_async(conn)
+        .await?;
+    let Value::Array(parts) = reply else {
+        return Err(protocol_error("XAUTOCLAIM"));
+    };
+    let next = parts
+        .first()
+        .and_then(as_text)
+        .unwrap_or_else(|| "0-0".into());
+    let entries = parse_entries(parts.get(1).unwrap_or(&Value::Nil))?;
+    let deleted = match parts.get(2) {
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .filter_map(|v| as_text(v).and_then(|t| EntryId::parse(&t)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Claimed {
+        next,
+        entries,
+        deleted,
+    })
+}
+
+/// How many times each of `ids` has been delivered (absent ids are not pending).
+pub async fn delivery_counts<C: ConnectionLike>(
+    conn: &mut C,
+    first: EntryId,
+    last: EntryId,
+    count: usize,
+) -> Result<Vec<(EntryId, String, u64)>, RedisError> {
+    let reply: Value = redis::cmd("XPENDING")
+        .arg(STREAM)
+        .arg(GROUP)
+        .arg(first.to_string())
+        .arg(last.to_string())
+        .arg(count)
+        .query_async(conn)
+        .await?;
+    let Value::Array(rows) = reply else {
+        return Ok(Vec::new());
+    };
+    Ok(rows
+        .iter()
+        .filter_map(|row| match row {
+            Value::Array(f) if f.len() >= 4 => Some((
+                EntryId::parse(&as_text(&f[0])?)?,
+                as_text(&f[1])?,
+                as_int(&f[3])?,
+            )),
+            _ => None,
+        })
+        .collect())
+}
+
+/// `XINFO GROUPS` for our group (zeros when the stream or group does not exist yet).
+pub async fn group_info<C: ConnectionLike>(conn: &mut C) -> Result<GroupInfo, RedisError> {
+    let reply: Result<Value, RedisError> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(STREAM)
+        .query_async(conn)
+        .await;
+    let groups = match reply {
+        Ok(Value::Array(groups)) => groups,
+        Ok(_) => return Ok(GroupInfo::default()),
+        Err(e) if e.code() == Some("ERR") => return Ok(GroupInfo::default()),
+        Err(e) => return Err(e),
+    };
+    for g in groups {
+        let fields: Vec<(String, Value)> = match g {
+            Value::Array(flat) => flat
+                .chunks(2)
+                .filter_map(|c| Some((as_text(&c[0])?, c.get(1)?.clone())))
+                .collect(),
+            Value::Map(pairs) => pairs
+                .into_iter()
+                .filter_map(|(k, v)| Some((as_text(&k)?, v)))
+                .collect(),
+            _ => continue,
+        };
+        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        if get("name").and_then(as_text).as_deref() != Some(GROUP) {
+            continue;
+        }
+        return Ok(GroupInfo {
+            pending: get("pending").and_then(as_int).unwrap_or(0),
+            lag: get("lag").and_then(as_int).unwrap_or(0),
+            consumers: get("consumers").and_then(as_int).unwrap_or(0),
+            last_delivered: get("last-delivered-id")
+                .and_then(as_text)
+                .and_then(|t| EntryId::parse(&t)),
+        });
+    }
+    Ok(GroupInfo::default())
+}
+
+/// The oldest entry the group has not acknowledged, if any.
+pub async fn oldest_pending<C: ConnectionLike>(
+    conn: &mut C,
+) -> Result<Option<EntryId>, RedisError> {
+    let reply: Value = redis::cmd("XPENDING")
+        .arg(STREAM)
+        .arg(GROUP)
+        .query_async(conn)
+        .await?;
+    Ok(match reply {
+        Value::Array(parts) => parts
+            .get(1)
+            .and_then(as_text)
+            .and_then(|t| EntryId::parse(&t)),
+        _ => None,
+    })
+}
+
+/// Trims entries that every consumer has finished: strictly older than both the oldest pending
+/// entry and the first undelivered one. Never removes unacknowledged work (no MAXLEN).
+pub async fn trim_acknowledged<C: ConnectionLike>(conn: &mut C) -> Result<u64, RedisError> {
+    let info = group_info(conn).await?;
+    let Some(last_delivered) = info.last_delivered else {
+        return Ok(0);
+    };
+    let first_undelivered = EntryId {
+        ms: last_delivered.ms,
+        seq: last_delivered.seq.saturating_add(1),
+    };
+    let floor = match oldest_pending(conn).await? {
+        Some(p) => p.min(first_undelivered),
+        None => first_undelivered,
+    };
+    let removed: u64 = redis::cmd("XTRIM")
+        .arg(STREAM)
+        .arg("MINID")
+        .arg(floor.to_string())
+        .query_async(conn)
+        .await?;
+    Ok(removed)
+}
+
+/// Removes consumers that have nothing pending and have been idle longer than `idle_ms`.
+pub async fn remove_idle_consumers<C: ConnectionLike>(
+    conn: &mut C,
+    idle_ms: u64,
+) -> Result<Vec<String>, RedisError> {
+    let reply: Value = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(STREAM)
+        .arg(GROUP)
+        .query_async(conn)
+        .await?;
+    let Value::Array(consumers) = reply else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for c in consumers {
+        let fields: Vec<(String, Value)> = match c {
+            Value::Array(flat) => flat
+                .chunks(2)
+                .filter_map(|c| Some((as_text(&c[0])?, c.get(1)?.clone())))
+                .collect(),
+            Value::Map(pairs) => pairs
+                .into_iter()
+                .filter_map(|(k, v)| Some((as_text(&k)?, v)))
+                .collect(),
+            _ => continue,
+        };
+        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        let (Some(name), Some(pending), Some(idle)) = (
+            get("name").and_then(as_text),
+            get("pending").and_then(as_int),
+            get("idle").and_then(as_int),
+        ) else {
+            continue;
+        };
+        if pending == 0 && idle > idle_ms {
+            let _: Value = redis::cmd("XGROUP")
+                .arg("DELCONSUMER")
+                .arg(STREAM)
+                .arg(GROUP)
+                .arg(&name)
+                .query_async(conn)
+                .await?;
+            removed.push(name);
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_order_numerically() {
+        let a = EntryId::parse("9-5").unwrap();
+        let b = EntryId::parse("10-0").unwrap();
+        assert!(a < b, "string order would say otherwise");
+        assert_eq!(b.to_string(), "10-0");
+        assert!(EntryId::parse("garbage").is_none());
+    }
+}
