@@ -55,12 +55,7 @@ pub fn redact_url(url: &str) -> String {
         Some(at) => {
             let userinfo = &authority[..at];
             let user = userinfo.split(':').next().unwrap_or("");
-            format!(
-                "{}://{}:***@{}",
-                &url[..scheme_end],
-                user,
-                &rest[at + 1..]
-            )
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &rest[at + 1..])
         }
         None => url.to_string(),
     }
@@ -83,6 +78,9 @@ mod tests {
             redact_url("postgres://pw:s3cret@db:5432/x"),
             "postgres://pw:***@db:5432/x"
         );
-        assert_eq!(redact_url("redis://127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379/"),
+            "redis://127.0.0.1:6379/"
+        );
     }
 }
