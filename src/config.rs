@@ -1,0 +1,680 @@
+//! Typed configuration: a TOML file, then environment overrides (secrets belong in the
+//! environment), then validation. Every error names the field and says how to fix it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::domain::assets::{QuoteAsset, VenueKind, VenueProgram, DEFAULT_VENUES};
+use crate::domain::{InferenceConfig, Pubkey, QuoteAssets, VenueTable};
+use crate::secret::Secret;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config field `{field}`: {problem}. Fix: {fix}")]
+    Invalid {
+        field: String,
+        problem: String,
+        fix: String,
+    },
+}
+
+fn invalid(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+        fix: fix.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub redis: RedisConfig,
+    pub postgres: PostgresConfig,
+    pub yellowstone: YellowstoneConfig,
+    pub ingest: IngestConfig,
+    pub consume: ConsumeConfig,
+    pub reclaim: ReclaimConfig,
+    pub counters: CountersConfig,
+    pub swap_store: SwapStoreConfig,
+    pub supervisor: SupervisorConfig,
+    pub shutdown: ShutdownConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
+    /// Replaces the built-in venue table when non-empty.
+    pub venues: Vec<VenueEntry>,
+    /// Quote assets after SOL, in priority order; replaces the default (USDC, USDT) when non-empty.
+    pub quotes: Vec<QuoteEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Overridden by `POCKETWATCHER_REDIS_URL`.
+    pub url: Secret,
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// Overridden by `POCKETWATCHER_POSTGRES_URL` (keep passwords out of the file).
+    pub url: Secret,
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct YellowstoneConfig {
+    pub endpoint: String,
+    /// Overridden by `POCKETWATCHER_YELLOWSTONE_TOKEN`.
+    pub x_token: Secret,
+    /// processed | confirmed | finalized
+    pub commitment: String,
+    pub connect_timeout_secs: u64,
+    pub watchdog_secs: u64,
+    pub keepalive_secs: u64,
+    pub backoff_initial_ms: u64,
+    pub backoff_max_secs: u64,
+    pub max_message_mb: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Transactions per pipelined XADD round trip.
+    pub batch_size: usize,
+    /// Longest a partial batch waits before it is written.
+    pub linger_ms: u64,
+    /// Backlog (pending + undelivered) at which ingest stops reading the feed.
+    pub backlog_cap: u64,
+    /// Backlog below which ingest resumes.
+    pub backlog_resume: u64,
+    /// Transactions buffered between the gRPC reader and the Redis writer.
+    pub buffer: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsumeConfig {
+    /// Consumer name in the group; stable across restarts of the same instance. Default:
+    /// `<hostname>-<instance>`. Overridden by `POCKETWATCHER_CONSUMER`.
+    pub consumer_name: String,
+    pub instance: String,
+    /// XREADGROUP COUNT.
+    pub read_count: usize,
+    /// XREADGROUP BLOCK.
+    pub block_ms: u64,
+    /// Batches in flight between read and acknowledgement.
+    pub pipeline_depth: usize,
+    /// Parser threads (0 = one per core).
+    pub parser_threads: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReclaimConfig {
+    pub interval_secs: u64,
+    /// Entries idle longer than this are taken over from their consumer (dead or stalled).
+    pub min_idle_secs: u64,
+    /// Entries delivered more often than this go to the dead-letter stream.
+    pub max_deliveries: u64,
+    /// Consumers with nothing pending, idle longer than this, are removed from the group.
+    pub consumer_idle_delete_secs: u64,
+    pub batch: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CountersConfig {
+    pub counter_ttl_secs: u64,
+    pub dedup_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SwapStoreConfig {
+    pub retention_days: u64,
+    pub retention_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupervisorConfig {
+    pub heartbeat_secs: u64,
+    /// An actor restarted this many times within `restart_window_secs` stops the process (exit ≠ 0).
+    pub max_restarts: u32,
+    pub restart_window_secs: u64,
+    pub backoff_initial_ms: u64,
+    pub backoff_max_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    pub deadline_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `RUST_LOG` syntax; `RUST_LOG` in the environment wins.
+    pub level: String,
+    /// human | json
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueEntry {
+    pub program: String,
+    pub name: String,
+    /// amm | aggregator
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteEntry {
+    pub mint: String,
+    pub symbol: String,
+    #[serde(default)]
+    pub usd_pegged: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            redis: RedisConfig::default(),
+            postgres: PostgresConfig::default(),
+            yellowstone: YellowstoneConfig::default(),
+            ingest: IngestConfig::default(),
+            consume: ConsumeConfig::default(),
+            reclaim: ReclaimConfig::default(),
+            counters: CountersConfig::default(),
+            swap_store: SwapStoreConfig::default(),
+            supervisor: SupervisorConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            metrics: MetricsConfig::default(),
+            log: LogConfig::default(),
+            venues: Vec::new(),
+            quotes: Vec::new(),
+        }
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: Secret::new("redis://127.0.0.1:6379/"),
+            pool_size: 8,
+        }
+    }
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig {
+            url: Secret::new("postgres://postgres@127.0.0.1:5432/pocketwatcher"),
+            pool_size: 4,
+        }
+    }
+}
+
+impl Default for YellowstoneConfig {
+    fn default() -> Self {
+        YellowstoneConfig {
+            endpoint: "http://127.0.0.1:10000".into(),
+            x_token: Secret::default(),
+            commitment: "confirmed".into(),
+            connect_timeout_secs: 10,
+            watchdog_secs: 30,
+            keepalive_secs: 10,
+            backoff_initial_ms: 250,
+            backoff_max_secs: 30,
+            max_message_mb: 64,
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            batch_size: 512,
+            linger_ms: 5,
+            backlog_cap: 500_000,
+            backlog_resume: 400_000,
+            buffer: 8192,
+        }
+    }
+}
+
+impl Default for ConsumeConfig {
+    fn default() -> Self {
+        ConsumeConfig {
+            consumer_name: String::new(),
+            instance: "0".into(),
+            read_count: 1000,
+            block_ms: 500,
+            pipeline_depth: 3,
+            parser_threads: 0,
+        }
+    }
+}
+
+impl Default for ReclaimConfig {
+    fn default() -> Self {
+        ReclaimConfig {
+            interval_secs: 5,
+            min_idle_secs: 30,
+            max_deliveries: 5,
+            consumer_idle_delete_secs: 3600,
+            batch: 1000,
+        }
+    }
+}
+
+impl Default for CountersConfig {
+    fn default() -> Self {
+        CountersConfig {
+            counter_ttl_secs: 2 * 3600,
+            dedup_ttl_secs: 900,
+        }
+    }
+}
+
+impl Default for SwapStoreConfig {
+    fn default() -> Self {
+        SwapStoreConfig {
+            retention_days: 3,
+            retention_interval_secs: 300,
+        }
+    }
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        SupervisorConfig {
+            heartbeat_secs: 2,
+            max_restarts: 5,
+            restart_window_secs: 60,
+            backoff_initial_ms: 200,
+            backoff_max_secs: 10,
+        }
+    }
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig { deadline_secs: 20 }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: "human".into(),
+        }
+    }
+}
+
+/// Where environment overrides come from (a trait so tests need not touch the process env).
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Config {
+    /// Reads, overrides from the environment, and validates.
+    pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string(), env)
+    }
+
+    pub fn from_toml(text: &str, origin: &str, env: &dyn Env) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.into(),
+            message: e.to_string(),
+        })?;
+        config.apply_env(env);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: &dyn Env) {
+        if let Some(v) = env.var("POCKETWATCHER_REDIS_URL") {
+            self.redis.url = Secret::new(v);
+        }
+        if let Some(v) = env.var("POCKETWATCHER_POSTGRES_URL") {
+            self.postgres.url = Secret::new(v);
+        }
+        if let Some(v) = env.var("POCKETWATCHER_YELLOWSTONE_TOKEN") {
+            self.yellowstone.x_token = Secret::new(v);
+        }
+        if let Some(v) = env.var("POCKETWATCHER_YELLOWSTONE_ENDPOINT") {
+            self.yellowstone.endpoint = v;
+        }
+        if let Some(v) = env.var("POCKETWATCHER_CONSUMER") {
+            self.consume.consumer_name = v;
+        }
+        if self.consume.consumer_name.is_empty() {
+            let host = env
+                .var("HOSTNAME")
+                .or_else(|| {
+                    std::fs::read_to_string("/etc/hostname")
+                        .ok()
+                        .map(|h| h.trim().to_string())
+                })
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "pocketwatcher".into());
+            self.consume.consumer_name = format!("{host}-{}", self.consume.instance);
+        }
+    }
+
+    /// Checks every value that would otherwise fail later, far from its cause.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (field, url, schemes) in [
+            (
+                "redis.url",
+                &self.redis.url,
+                &["redis://", "rediss://", "unix://"][..],
+            ),
+            (
+                "postgres.url",
+                &self.postgres.url,
+                &["postgres://", "postgresql://"][..],
+            ),
+        ] {
+            if !schemes.iter().any(|s| url.expose().starts_with(s)) {
+                return Err(invalid(
+                    field,
+                    "is not a URL with a supported scheme",
+                    format!("use one of {}", schemes.join(", ")),
+                ));
+            }
+        }
+        if !(self.yellowstone.endpoint.starts_with("http://")
+            || self.yellowstone.endpoint.starts_with("https://"))
+        {
+            return Err(invalid(
+                "yellowstone.endpoint",
+                format!(
+                    "{:?} has no http:// or https:// scheme",
+                    self.yellowstone.endpoint
+                ),
+                "write the full URL, e.g. https://grpc.example.com:443",
+            ));
+        }
+        if !["processed", "confirmed", "finalized"].contains(&self.yellowstone.commitment.as_str())
+        {
+            return Err(invalid(
+                "yellowstone.commitment",
+                format!(
+                    "{:?} is not a commitment level",
+                    self.yellowstone.commitment
+                ),
+                "use processed, confirmed or finalized",
+            ));
+        }
+        let positive: [(&str, u64); 9] = [
+            ("ingest.batch_size", self.ingest.batch_size as u64),
+            ("ingest.buffer", self.ingest.buffer as u64),
+            ("consume.read_count", self.consume.read_count as u64),
+            ("consume.pipeline_depth", self.consume.pipeline_depth as u64),
+            ("reclaim.interval_secs", self.reclaim.interval_secs),
+            ("reclaim.max_deliveries", self.reclaim.max_deliveries),
+            ("redis.pool_size", self.redis.pool_size as u64),
+            ("postgres.pool_size", self.postgres.pool_size as u64),
+            ("supervisor.heartbeat_secs", self.supervisor.heartbeat_secs),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(invalid(
+                    field,
+                    "must be greater than 0",
+                    "set a positive number",
+                ));
+            }
+        }
+        if self.ingest.backlog_resume >= self.ingest.backlog_cap {
+            return Err(invalid(
+                "ingest.backlog_resume",
+                "must be below ingest.backlog_cap",
+                "set it to about 80% of backlog_cap",
+            ));
+        }
+        if self.counters.counter_ttl_secs < 3600 + 120 {
+            return Err(invalid(
+                "counters.counter_ttl_secs",
+                "is shorter than the 1 h window plus margin",
+                "use at least 3720 (default 7200)",
+            ));
+        }
+        if self.reclaim.min_idle_secs == 0 {
+            return Err(invalid(
+                "reclaim.min_idle_secs",
+                "0 would take entries away from consumers that are still working on them",
+                "use a value well above a batch's processing time (default 30)",
+            ));
+        }
+        if self.metrics.listen.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "metrics.listen",
+                format!("{:?} is not an address:port", self.metrics.listen),
+                "e.g. 127.0.0.1:9464",
+            ));
+        }
+        if !["human", "json"].contains(&self.log.format.as_str()) {
+            return Err(invalid("log.format", "unknown format", "use human or json"));
+        }
+        self.venue_table()?;
+        self.quote_assets()?;
+        Ok(())
+    }
+
+    pub fn venue_table(&self) -> Result<VenueTable, ConfigError> {
+        if self.venues.is_empty() {
+            return Ok(VenueTable::default());
+        }
+        let mut programs = Vec::with_capacity(self.venues.len());
+        for (i, v) in self.venues.iter().enumerate() {
+            let program = Pubkey::parse(&v.program, "program").map_err(|_| {
+                invalid(
+                    &format!("venues[{i}].program"),
+                    format!("{:?} is not a base58 program id", v.program),
+                    "copy the program id from an explorer",
+                )
+            })?;
+            let kind = match v.kind.as_str() {
+                "amm" => VenueKind::Amm,
+                "aggregator" => VenueKind::Aggregator,
+                other => {
+                    return Err(invalid(
+                        &format!("venues[{i}].kind"),
+                        format!("{other:?} is not a venue kind"),
+                        "use amm (a pool program) or aggregator (a router)",
+                    ))
+                }
+            };
+            programs.push(VenueProgram {
+                program,
+                name: v.name.clone(),
+                kind,
+            });
+        }
+        Ok(VenueTable::new(programs))
+    }
+
+    pub fn quote_assets(&self) -> Result<QuoteAssets, ConfigError> {
+        if self.quotes.is_empty() {
+            return Ok(QuoteAssets::default());
+        }
+        let mut others = Vec::with_capacity(self.quotes.len());
+        for (i, q) in self.quotes.iter().enumerate() {
+            let mint = Pubkey::parse(&q.mint, "mint").map_err(|_| {
+                invalid(
+                    &format!("quotes[{i}].mint"),
+                    format!("{:?} is not a base58 mint", q.mint),
+                    "copy the mint address from an explorer",
+                )
+            })?;
+            others.push(QuoteAsset {
+                mint,
+                symbol: q.symbol.clone(),
+                usd_pegged: q.usd_pegged,
+            });
+        }
+        Ok(QuoteAssets { others })
+    }
+
+    /// Inference settings (venues and quotes), already validated.
+    pub fn inference(&self) -> InferenceConfig {
+        InferenceConfig {
+            quotes: self.quote_assets().unwrap_or_default(),
+            venues: self.venue_table().unwrap_or_default(),
+        }
+    }
+
+    /// Program ids the ingest subscribes to.
+    pub fn subscribed_programs(&self) -> Vec<Pubkey> {
+        match self.venue_table() {
+            Ok(t) => t.programs().iter().map(|p| p.program).collect(),
+            Err(_) => DEFAULT_VENUES
+                .iter()
+                .filter_map(|(id, _, _)| id.parse().ok())
+                .collect(),
+        }
+    }
+
+    pub fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct FakeEnv(HashMap<&'static str, &'static str>);
+
+    impl Env for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| v.to_string())
+        }
+    }
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> FakeEnv {
+        FakeEnv(pairs.iter().copied().collect())
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let text = include_str!("../config/pocketwatcher.example.toml");
+        Config::from_toml(text, "example", &env(&[])).unwrap();
+    }
+
+    #[test]
+    fn an_empty_file_gives_working_defaults() {
+        let c = Config::from_toml("", "empty", &env(&[("HOSTNAME", "box")])).unwrap();
+        assert_eq!(c.consume.consumer_name, "box-0");
+        assert_eq!(c.swap_store.retention_days, 3);
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_never_print() {
+        let c = Config::from_toml(
+            "",
+            "x",
+            &env(&[
+                ("POCKETWATCHER_YELLOWSTONE_TOKEN", "tok-123"),
+                ("POCKETWATCHER_POSTGRES_URL", "postgres://u:pw@h/db"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.yellowstone.x_token.expose(), "tok-123");
+        let printed = format!("{c:?}");
+        assert!(
+            !printed.contains("tok-123") && !printed.contains(":pw@"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_name() {
+        let err = Config::from_toml("[ingest]\nbatch_sise = 5\n", "f", &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("batch_sise"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_field_and_the_fix() {
+        let cases = [
+            ("[consume]\nread_count = 0\n", "consume.read_count"),
+            ("[yellowstone]\ncommitment = \"fast\"\n", "yellowstone.commitment"),
+            ("[yellowstone]\nendpoint = \"grpc.example.com\"\n", "yellowstone.endpoint"),
+            ("[ingest]\nbacklog_cap = 10\nbacklog_resume = 20\n", "ingest.backlog_resume"),
+            ("[metrics]\nlisten = \"nope\"\n", "metrics.listen"),
+            ("[[venues]]\nprogram = \"xx\"\nname = \"a\"\nkind = \"amm\"\n", "venues[0].program"),
+            (
+                "[[venues]]\nprogram = \"6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P\"\nname = \"a\"\nkind = \"pool\"\n",
+                "venues[0].kind",
+            ),
+            ("[redis]\nurl = \"localhost:6379\"\n", "redis.url"),
+        ];
+        for (text, field) in cases {
+            let err = Config::from_toml(text, "f", &env(&[]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field) && err.contains("Fix:"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_url_error_does_not_echo_the_url() {
+        let err = Config::from_toml(
+            "",
+            "f",
+            &env(&[("POCKETWATCHER_REDIS_URL", "secret-pw@host")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("secret-pw"), "{err}");
+    }
+}

@@ -1,0 +1,164 @@
+//! The metric catalogue: every name, its unit and meaning, in one place. Code records metrics only
+//! through these constants, and only per batch, never per entry in a hot loop.
+
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+
+pub const ENTRIES_INGESTED: &str = "pocketwatcher_entries_ingested_total";
+pub const ENTRIES_PROCESSED: &str = "pocketwatcher_entries_processed_total";
+pub const ENTRIES_FILTERED: &str = "pocketwatcher_entries_filtered_total";
+pub const ENTRIES_DEAD_LETTERED: &str = "pocketwatcher_entries_dead_lettered_total";
+pub const ENTRIES_RECLAIMED: &str = "pocketwatcher_entries_reclaimed_total";
+pub const DUPLICATES: &str = "pocketwatcher_duplicate_signatures_total";
+pub const COMMIT_CONFLICTS: &str = "pocketwatcher_commit_conflicts_total";
+pub const SWAPS: &str = "pocketwatcher_swaps_total";
+pub const SWAP_ROWS_INSERTED: &str = "pocketwatcher_swap_rows_inserted_total";
+pub const STAGE_SECONDS: &str = "pocketwatcher_stage_seconds";
+pub const END_TO_END_SECONDS: &str = "pocketwatcher_end_to_end_seconds";
+pub const BATCH_SIZE: &str = "pocketwatcher_batch_entries";
+pub const ACTOR_RESTARTS: &str = "pocketwatcher_actor_restarts_total";
+pub const INGEST_RECONNECTS: &str = "pocketwatcher_ingest_reconnects_total";
+pub const INGEST_SLOT_GAPS: &str = "pocketwatcher_ingest_slot_gaps_total";
+pub const INGEST_BACKPRESSURE: &str = "pocketwatcher_ingest_backpressure";
+pub const INGEST_BACKPRESSURE_SECONDS: &str = "pocketwatcher_ingest_backpressure_seconds_total";
+pub const INGEST_UNDECODABLE: &str = "pocketwatcher_ingest_undecodable_total";
+pub const SLOT_LAG: &str = "pocketwatcher_slot_lag";
+pub const BLOCK_TIME_LAG_SECONDS: &str = "pocketwatcher_block_time_lag_seconds";
+pub const CHAIN_TIP_SLOT: &str = "pocketwatcher_chain_tip_slot";
+pub const INGESTED_SLOT: &str = "pocketwatcher_ingested_slot";
+pub const STREAM_LENGTH: &str = "pocketwatcher_stream_length";
+pub const PENDING_ENTRIES: &str = "pocketwatcher_pending_entries";
+pub const GROUP_LAG: &str = "pocketwatcher_group_lag";
+pub const REDIS_ERRORS: &str = "pocketwatcher_redis_errors_total";
+pub const POSTGRES_ERRORS: &str = "pocketwatcher_postgres_errors_total";
+pub const RETENTION_DELETED: &str = "pocketwatcher_retention_deleted_rows_total";
+
+/// Buckets for latencies from sub-millisecond stages to multi-second stalls.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+pub const BATCH_SIZE_BUCKETS: &[f64] =
+    &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0];
+
+/// Registers descriptions (shown as `# HELP` lines).
+pub fn describe() {
+    describe_counter!(
+        ENTRIES_INGESTED,
+        Unit::Count,
+        "Transactions written to the stream by ingest"
+    );
+    describe_counter!(ENTRIES_PROCESSED, Unit::Count, "Stream entries acknowledged after all their effects committed (swaps, filtered, duplicates)");
+    describe_counter!(
+        ENTRIES_FILTERED,
+        Unit::Count,
+        "Entries without swaps, by reason (vote, failed, no_balance_change, not_swap)"
+    );
+    describe_counter!(
+        ENTRIES_DEAD_LETTERED,
+        Unit::Count,
+        "Entries moved to stream:tx:dead, by reason kind"
+    );
+    describe_counter!(
+        ENTRIES_RECLAIMED,
+        Unit::Count,
+        "Idle entries taken over from a consumer (crashed or stalled)"
+    );
+    describe_counter!(
+        DUPLICATES,
+        Unit::Count,
+        "Entries whose signature was already counted from another entry"
+    );
+    describe_counter!(
+        COMMIT_CONFLICTS,
+        Unit::Count,
+        "Batch commits refused, by kind (not_owned, duplicate)"
+    );
+    describe_counter!(SWAPS, Unit::Count, "Swaps counted, by side and venue");
+    describe_counter!(
+        SWAP_ROWS_INSERTED,
+        Unit::Count,
+        "New rows in swap_events (duplicates excluded)"
+    );
+    describe_histogram!(
+        STAGE_SECONDS,
+        Unit::Seconds,
+        "Time a batch spends in each stage (read, parse, aggregate, store, commit)"
+    );
+    describe_histogram!(
+        END_TO_END_SECONDS,
+        Unit::Seconds,
+        "From XADD by ingest to XACK, per batch (oldest entry)"
+    );
+    describe_histogram!(
+        BATCH_SIZE,
+        Unit::Count,
+        "Entries per batch read from the stream"
+    );
+    describe_counter!(
+        ACTOR_RESTARTS,
+        Unit::Count,
+        "Actors rebuilt by the supervisor, by actor"
+    );
+    describe_counter!(INGEST_RECONNECTS, Unit::Count, "gRPC reconnects by ingest");
+    describe_counter!(
+        INGEST_SLOT_GAPS,
+        Unit::Count,
+        "Slots skipped because the feed no longer had them on resume"
+    );
+    describe_gauge!(
+        INGEST_BACKPRESSURE,
+        Unit::Count,
+        "1 while ingest pauses the feed because the backlog reached its cap"
+    );
+    describe_counter!(
+        INGEST_BACKPRESSURE_SECONDS,
+        Unit::Seconds,
+        "Time ingest spent paused by backpressure"
+    );
+    describe_counter!(
+        INGEST_UNDECODABLE,
+        Unit::Count,
+        "Feed updates that could not be decoded"
+    );
+    describe_gauge!(
+        SLOT_LAG,
+        Unit::Count,
+        "Chain tip slot (blocks_meta) minus the newest slot written to the stream"
+    );
+    describe_gauge!(
+        BLOCK_TIME_LAG_SECONDS,
+        Unit::Seconds,
+        "Wall clock minus the block time of the newest acknowledged swap"
+    );
+    describe_gauge!(
+        CHAIN_TIP_SLOT,
+        Unit::Count,
+        "Newest slot announced by blocks_meta"
+    );
+    describe_gauge!(
+        INGESTED_SLOT,
+        Unit::Count,
+        "Newest slot written to the stream"
+    );
+    describe_gauge!(STREAM_LENGTH, Unit::Count, "XLEN of stream:tx");
+    describe_gauge!(
+        PENDING_ENTRIES,
+        Unit::Count,
+        "Entries delivered but not acknowledged (XINFO GROUPS pending)"
+    );
+    describe_gauge!(
+        GROUP_LAG,
+        Unit::Count,
+        "Entries not yet delivered to any consumer (XINFO GROUPS lag)"
+    );
+    describe_counter!(REDIS_ERRORS, Unit::Count, "Redis errors, by operation");
+    describe_counter!(
+        POSTGRES_ERRORS,
+        Unit::Count,
+        "PostgreSQL errors, by operation"
+    );
+    describe_counter!(
+        RETENTION_DELETED,
+        Unit::Count,
+        "swap_events rows deleted by retention"
+    );
+}

@@ -1,0 +1,10 @@
+//! Actor-free pipeline logic: what happens to a batch at each stage, as plain functions the actors
+//! call (and tests call directly).
+//!
+//! - [`parse`]: stream entries → per-entry outcomes (swaps, filtered, dead letter), panics caught.
+//! - [`prepare`]: outcomes → counter deltas, duplicate markers and rows, for one commit.
+//! - [`sol_price`]: the SOL/USD reference shared by the parser threads.
+
+pub mod parse;
+pub mod prepare;
+pub mod sol_price;
