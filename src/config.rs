@@ -37,7 +37,7 @@ fn invalid(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> C
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub redis: RedisConfig,
@@ -197,27 +197,6 @@ pub struct QuoteEntry {
     pub symbol: String,
     #[serde(default)]
     pub usd_pegged: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            redis: RedisConfig::default(),
-            postgres: PostgresConfig::default(),
-            yellowstone: YellowstoneConfig::default(),
-            ingest: IngestConfig::default(),
-            consume: ConsumeConfig::default(),
-            reclaim: ReclaimConfig::default(),
-            counters: CountersConfig::default(),
-            swap_store: SwapStoreConfig::default(),
-            supervisor: SupervisorConfig::default(),
-            shutdown: ShutdownConfig::default(),
-            metrics: MetricsConfig::default(),
-            log: LogConfig::default(),
-            venues: Vec::new(),
-            quotes: Vec::new(),
-        }
-    }
 }
 
 impl Default for RedisConfig {

@@ -3,16 +3,27 @@
 //!
 //! Layout — each module has one job:
 //! - [`domain`]: pure logic (transactions, balance deltas, swap inference, wire format). No I/O.
-//! - [`cli`]: the command-line commands that are not the daemon (`parse`).
+//! - [`fake_geyser`]: a real Yellowstone gRPC server streaming deterministic fixture traffic (tests, demos).
+//! - [`geyser_source`]: the Yellowstone client: subscribe, decode, reconnect forever from a checkpoint.
+//! - [`actors`]: the actix actors and all their wiring (ingest, parser pool, counter writer, swap
+//!   store, acker, reclaimer, supervisor).
+//! - [`ingest`]: Yellowstone feed events → batched XADDs with block times, checkpoint, backpressure.
+//! - [`cli`]: the commands (`run`, `migrate`, `replay`, `parse`).
 //! - [`config`]: the typed, validated configuration.
+//! - [`logging`]: tracing setup (human or JSON).
 //! - [`metrics`]: the metric catalogue.
 //! - [`pipeline`]: what each stage does to a batch, as plain functions.
 //! - [`secret`]: the redacting wrapper every credential travels in.
 //! - [`store`]: Redis and PostgreSQL access (no actors).
 
+pub mod actors;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod fake_geyser;
+pub mod geyser_source;
+pub mod ingest;
+pub mod logging;
 pub mod metrics;
 pub mod pipeline;
 pub mod secret;

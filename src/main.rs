@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use pocketwatcher::actors::Role;
 use pocketwatcher::cli;
+use pocketwatcher::config::{Config, ProcessEnv};
 use pocketwatcher::domain::InferenceConfig;
 
 #[derive(Parser)]
@@ -26,6 +28,30 @@ enum OutputFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon.
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Which parts to run in this process.
+        #[arg(long, value_enum, default_value = "all")]
+        role: Role,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Write getTransaction JSON files straight into the stream (no gRPC feed needed).
+    Replay {
+        /// Config file (for the Redis URL); `POCKETWATCHER_REDIS_URL` also works.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Write the whole set this many times.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Print the swaps in getTransaction JSON files (one transaction per file, or JSON lines).
     Parse {
         /// Output format (one JSON object per swap).
@@ -41,30 +67,59 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
+        Command::Run { config, role } => cli::run::run(&config, role),
+        Command::Migrate { config } => cli::run::migrate(&config).map(|_| 0),
+        Command::Replay {
+            config,
+            repeat,
+            paths,
+        } => replay(config, repeat, &paths),
         Command::Parse {
             format: OutputFormat::Json,
             explain,
             files,
-        } => {
-            let config = InferenceConfig::default();
-            let stdout = std::io::stdout();
-            let stderr = std::io::stderr();
-            let result = cli::parse::run(
-                &files,
-                explain,
-                &config,
-                &mut stdout.lock(),
-                &mut stderr.lock(),
-            );
-            match result {
-                Ok(summary) if summary.errors == 0 => ExitCode::SUCCESS,
-                Ok(_) => ExitCode::from(1),
-                Err(e) => {
-                    eprintln!("pocketwatcher parse: {e}");
-                    ExitCode::from(2)
-                }
-            }
+        } => parse(explain, &files),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("pocketwatcher: {e:#}");
+            ExitCode::from(2)
         }
     }
+}
+
+fn replay(config: Option<PathBuf>, repeat: usize, paths: &[PathBuf]) -> anyhow::Result<i32> {
+    let config = match config {
+        Some(path) => Config::load(&path, &ProcessEnv)?,
+        None => Config::from_toml("", "defaults", &ProcessEnv)?,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let summary = runtime.block_on(cli::replay::replay(
+        config.redis.url.expose(),
+        paths,
+        repeat,
+    ))?;
+    eprintln!(
+        "replay: {} transactions written to stream:tx, {} undecodable",
+        summary.written, summary.undecodable
+    );
+    Ok(if summary.undecodable > 0 { 1 } else { 0 })
+}
+
+fn parse(explain: bool, files: &[PathBuf]) -> anyhow::Result<i32> {
+    let config = InferenceConfig::default();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let summary = cli::parse::run(
+        files,
+        explain,
+        &config,
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    )?;
+    Ok(if summary.errors == 0 { 0 } else { 1 })
 }

@@ -4,7 +4,7 @@ mod support;
 
 use pocketwatcher::domain::counters::aggregate;
 use pocketwatcher::domain::test_support::key;
-use pocketwatcher::domain::{Side, Signature, Swap, Venue, WSOL_MINT};
+use pocketwatcher::domain::{QuoteAssets, Side, Signature, Swap, Venue, WSOL_MINT};
 use pocketwatcher::store::redis::commit::{
     commit, script, CommitBatch, CommitOutcome, DeadLetter, NameCache, Ttls,
 };
@@ -60,7 +60,10 @@ async fn a_batch_is_counted_and_acknowledged_in_one_commit() {
     assert_eq!(entries.len(), 2);
 
     let swaps = [buy(1, 1, 100), buy(2, 2, 50)];
-    let deltas = aggregate(swaps.iter().map(|s| (s, 1_700_000_040)));
+    let deltas = aggregate(
+        swaps.iter().map(|s| (s, 1_700_000_040)),
+        &QuoteAssets::default(),
+    );
     let batch = CommitBatch {
         consumer: "c1",
         ids: entries.iter().map(|e| e.id).collect(),
@@ -121,7 +124,10 @@ async fn a_reclaimed_batch_is_applied_once_by_its_new_owner() {
     assert_eq!(claimed.entries.len(), 1);
 
     let swaps = [buy(1, 1, 100)];
-    let deltas = aggregate(swaps.iter().map(|s| (s, 1_700_000_040)));
+    let deltas = aggregate(
+        swaps.iter().map(|s| (s, 1_700_000_040)),
+        &QuoteAssets::default(),
+    );
     let mut batch = CommitBatch {
         consumer: "slow",
         ids: entries.iter().map(|e| e.id).collect(),
@@ -158,7 +164,10 @@ async fn a_signature_arriving_twice_is_counted_once() {
     let mut conn = connect(&redis).await;
     let (ttls, mut names) = (Ttls::default(), NameCache::default());
     let swaps = [buy(7, 1, 100)];
-    let deltas = aggregate(swaps.iter().map(|s| (s, 1_700_000_040)));
+    let deltas = aggregate(
+        swaps.iter().map(|s| (s, 1_700_000_040)),
+        &QuoteAssets::default(),
+    );
     for round in 0..2 {
         append(&mut conn, &[b"same tx".to_vec()]).await.unwrap();
         let entries = read_new(&mut conn, "c1", 10, 100).await.unwrap();

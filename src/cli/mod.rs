@@ -1,3 +1,5 @@
-//! Commands other than the daemon itself.
+//! Command implementations (the daemon's own logic lives in `actors`).
 
 pub mod parse;
+pub mod replay;
+pub mod run;

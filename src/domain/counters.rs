@@ -8,8 +8,24 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
+use super::assets::{QuoteAssets, WSOL_MINT};
 use super::pubkey::Pubkey;
 use super::swap::{Side, Swap};
+
+/// USD amounts are kept in micro-dollars (6 decimals), whatever the stablecoin's decimals.
+pub const USD_DECIMALS: u32 = 6;
+
+/// SOL↔stablecoin trades smaller than this do not count as price observations.
+pub const MIN_PRICE_OBSERVATION_LAMPORTS: u64 = 1_000_000;
+
+fn to_micro_usd(amount: u64, decimals: u8) -> u64 {
+    let d = decimals as u32;
+    if d >= USD_DECIMALS {
+        amount / 10u64.pow(d - USD_DECIMALS)
+    } else {
+        amount.saturating_mul(10u64.pow(USD_DECIMALS - d))
+    }
+}
 
 /// Seconds per window bucket.
 pub const BUCKET_SECONDS: i64 = 60;
@@ -20,13 +36,25 @@ pub fn minute_of(unix_seconds: i64) -> i64 {
 }
 
 /// Totals of one mint in one minute.
+///
+/// Volume is kept in the currency it was paid in: lamports for SOL-quoted trades, micro-USD for
+/// USD-stablecoin-quoted ones. Converting at read time with the price observed in the stream keeps
+/// the counters independent of processing order and restarts (a replay gives the same numbers).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MinuteCounts {
     pub buys: u64,
     pub sells: u64,
-    /// SOL value of buys, in lamports (stable-quoted swaps at the learned price, others 0).
     pub buy_lamports: u64,
     pub sell_lamports: u64,
+    pub buy_micro_usd: u64,
+    pub sell_micro_usd: u64,
+}
+
+/// SOL↔USD trades of one minute: their ratio is the SOL/USD reference price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PriceObservation {
+    pub lamports: u64,
+    pub micro_usd: u64,
 }
 
 /// Everything one batch adds to the counters.
@@ -37,8 +65,11 @@ pub struct CounterDeltas {
     /// Distinct buyers per (mint, minute), for the HyperLogLog.
     pub buyers: HashMap<(Pubkey, i64), Vec<Pubkey>>,
     pub sellers: HashMap<(Pubkey, i64), Vec<Pubkey>>,
-    /// Buy volume per (mint, minute, wallet), in lamports — exact top-buyer shares.
+    /// Buy volume per (mint, minute, wallet) — exact top-buyer shares. Lamports, plus USD-quoted
+    /// buys converted at `usd_weight_lamports_per_usd` when one was given (0 otherwise).
     pub wallet_buy_lamports: HashMap<(Pubkey, i64, Pubkey), u64>,
+    /// SOL↔USD trades per minute.
+    pub prices: HashMap<i64, PriceObservation>,
     /// Earliest block time each trading wallet was seen in this batch.
     pub wallet_first_seen: HashMap<Pubkey, i64>,
     /// Latest block time of each mint traded in this batch (the active-mints index).
@@ -49,15 +80,32 @@ pub struct CounterDeltas {
 
 impl CounterDeltas {
     /// Adds one swap that happened at `block_time` (unix seconds).
-    pub fn add(&mut self, swap: &Swap, block_time: i64) {
+    pub fn add(&mut self, swap: &Swap, block_time: i64, quotes: &QuoteAssets) {
         let minute = minute_of(block_time);
         let key = (swap.mint, minute);
-        let lamports = swap.sol_value_lamports.unwrap_or(0);
+        let sol_quoted = swap.quote_mint == WSOL_MINT;
+        let lamports = if sol_quoted { swap.quote_amount } else { 0 };
+        let micro_usd = if quotes.is_usd_pegged(&swap.quote_mint) {
+            to_micro_usd(swap.quote_amount, swap.quote_decimals)
+        } else {
+            0
+        };
+        if sol_quoted
+            && quotes.is_usd_pegged(&swap.mint)
+            && swap.quote_amount >= MIN_PRICE_OBSERVATION_LAMPORTS
+        {
+            let p = self.prices.entry(minute).or_default();
+            p.lamports = p.lamports.saturating_add(swap.quote_amount);
+            p.micro_usd = p
+                .micro_usd
+                .saturating_add(to_micro_usd(swap.amount, swap.decimals));
+        }
         let counts = self.minutes.entry(key).or_default();
         let wallets = match swap.side {
             Side::Buy => {
                 counts.buys += 1;
                 counts.buy_lamports = counts.buy_lamports.saturating_add(lamports);
+                counts.buy_micro_usd = counts.buy_micro_usd.saturating_add(micro_usd);
                 *self
                     .wallet_buy_lamports
                     .entry((swap.mint, minute, swap.wallet))
@@ -67,6 +115,7 @@ impl CounterDeltas {
             Side::Sell => {
                 counts.sells += 1;
                 counts.sell_lamports = counts.sell_lamports.saturating_add(lamports);
+                counts.sell_micro_usd = counts.sell_micro_usd.saturating_add(micro_usd);
                 &mut self.sellers
             }
         };
@@ -95,10 +144,13 @@ impl CounterDeltas {
 }
 
 /// Aggregates `(swap, block time)` pairs.
-pub fn aggregate<'a>(swaps: impl IntoIterator<Item = (&'a Swap, i64)>) -> CounterDeltas {
+pub fn aggregate<'a>(
+    swaps: impl IntoIterator<Item = (&'a Swap, i64)>,
+    quotes: &QuoteAssets,
+) -> CounterDeltas {
     let mut deltas = CounterDeltas::default();
     for (swap, time) in swaps {
-        deltas.add(swap, time);
+        deltas.add(swap, time, quotes);
     }
     deltas
 }
@@ -145,7 +197,7 @@ mod tests {
             swap(2, 50, Side::Sell, 70),
             swap(3, 51, Side::Buy, 9),
         ];
-        let d = aggregate(s.iter().map(|x| (x, 120)));
+        let d = aggregate(s.iter().map(|x| (x, 120)), &QuoteAssets::default());
         let m = d.minutes[&(key(50), 2)];
         assert_eq!(
             (m.buys, m.sells, m.buy_lamports, m.sell_lamports),
@@ -164,24 +216,54 @@ mod tests {
     #[test]
     fn different_minutes_are_different_buckets() {
         let s = [swap(1, 50, Side::Buy, 1), swap(1, 50, Side::Buy, 1)];
-        let d = aggregate([(&s[0], 59), (&s[1], 60)]);
+        let d = aggregate([(&s[0], 59), (&s[1], 60)], &QuoteAssets::default());
         assert_eq!(d.minutes.len(), 2);
     }
 
     #[test]
     fn first_seen_is_the_earliest_and_last_trade_the_latest() {
         let s = swap(1, 50, Side::Buy, 1);
-        let d = aggregate([(&s, 500), (&s, 100), (&s, 300)]);
+        let d = aggregate([(&s, 500), (&s, 100), (&s, 300)], &QuoteAssets::default());
         assert_eq!(d.wallet_first_seen[&key(1)], 100);
         assert_eq!(d.mint_last_trade[&key(50)], 500);
     }
 
     #[test]
-    fn unknown_sol_value_counts_the_trade_with_zero_volume() {
+    fn token_quoted_trades_count_with_zero_volume() {
         let mut s = swap(1, 50, Side::Buy, 1);
-        s.sol_value_lamports = None;
-        let d = aggregate([(&s, 0)]);
+        s.quote_mint = key(51);
+        let d = aggregate([(&s, 0)], &QuoteAssets::default());
         let m = d.minutes[&(key(50), 0)];
-        assert_eq!((m.buys, m.buy_lamports), (1, 0));
+        assert_eq!((m.buys, m.buy_lamports, m.buy_micro_usd), (1, 0, 0));
+    }
+
+    #[test]
+    fn usd_quoted_volume_is_kept_in_micro_dollars_and_sol_usd_trades_are_price_observations() {
+        let q = QuoteAssets::default();
+        let usdc = q.others[0].mint;
+        let mut usd_buy = swap(1, 50, Side::Buy, 0);
+        usd_buy.quote_mint = usdc;
+        usd_buy.quote_amount = 2_500_000; // 2.5 USDC
+        usd_buy.quote_decimals = 6;
+        let mut sol_for_usdc = swap(2, 0, Side::Buy, 1_000_000_000);
+        sol_for_usdc.mint = usdc;
+        sol_for_usdc.amount = 150_000_000; // 150 USDC for 1 SOL
+        sol_for_usdc.decimals = 6;
+        let d = aggregate([(&usd_buy, 60), (&sol_for_usdc, 60)], &q);
+        let m = d.minutes[&(key(50), 1)];
+        assert_eq!((m.buy_lamports, m.buy_micro_usd), (0, 2_500_000));
+        assert_eq!(
+            d.prices[&1],
+            PriceObservation {
+                lamports: 1_000_000_000,
+                micro_usd: 150_000_000
+            }
+        );
+    }
+
+    #[test]
+    fn micro_usd_normalises_decimals() {
+        assert_eq!(to_micro_usd(1_000_000_000, 9), 1_000_000);
+        assert_eq!(to_micro_usd(100, 2), 1_000_000);
     }
 }

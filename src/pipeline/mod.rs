@@ -3,8 +3,6 @@
 //!
 //! - [`parse`]: stream entries → per-entry outcomes (swaps, filtered, dead letter), panics caught.
 //! - [`prepare`]: outcomes → counter deltas, duplicate markers and rows, for one commit.
-//! - [`sol_price`]: the SOL/USD reference shared by the parser threads.
 
 pub mod parse;
 pub mod prepare;
-pub mod sol_price;

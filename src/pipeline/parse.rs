@@ -8,7 +8,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rayon::prelude::*;
 
-use super::sol_price::SharedSolPrice;
 use crate::domain::{infer_swaps, wire, FilterReason, InferenceConfig, Signature, Swap, Verdict};
 use crate::store::redis::commit::DeadLetter;
 use crate::store::redis::stream::{EntryId, StreamEntry};
@@ -109,28 +108,15 @@ pub fn parse_entry(entry: &StreamEntry, config: &InferenceConfig) -> ParsedEntry
     ParsedEntry { id, outcome }
 }
 
-/// Parses a batch on the current rayon pool, in order, then values stable-quoted swaps with the
-/// shared SOL/USD price.
-pub fn parse_batch(
-    entries: &[StreamEntry],
-    config: &InferenceConfig,
-    price: &SharedSolPrice,
-) -> Vec<ParsedEntry> {
-    let mut parsed: Vec<ParsedEntry> = entries
+/// Parses a batch on the current rayon pool, keeping entry order. Stable-quoted swaps keep
+/// `sol_value_lamports = None`: their value depends on a price, which is applied when windows are
+/// read, never baked into counters or rows (so a replay or a restart gives the same numbers).
+pub fn parse_batch(entries: &[StreamEntry], config: &InferenceConfig) -> Vec<ParsedEntry> {
+    entries
         .par_iter()
         .with_min_len(64)
         .map(|e| parse_entry(e, config))
-        .collect();
-    let mut swaps: Vec<&mut Swap> = parsed
-        .iter_mut()
-        .filter_map(|p| match &mut p.outcome {
-            Outcome::Swaps { swaps, .. } => Some(swaps),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    price.apply(&mut swaps, &config.quotes);
-    parsed
+        .collect()
 }
 
 #[cfg(test)]
@@ -160,11 +146,7 @@ mod tests {
             entry(3, Some(vec![1, 0, 0xc1])),
             entry(4, Some(good)),
         ];
-        let out = parse_batch(
-            &entries,
-            &InferenceConfig::default(),
-            &SharedSolPrice::new(0),
-        );
+        let out = parse_batch(&entries, &InferenceConfig::default());
         assert!(matches!(out[0].outcome, Outcome::Swaps { .. }));
         assert!(matches!(out[4].outcome, Outcome::Swaps { .. }));
         let reason = |i: usize| match &out[i].outcome {

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use super::parse::{Outcome, ParsedEntry};
 use crate::domain::counters::CounterDeltas;
-use crate::domain::{FilterReason, Signature, Swap};
+use crate::domain::{FilterReason, QuoteAssets, Signature, Swap};
 use crate::store::redis::commit::DeadLetter;
 use crate::store::redis::stream::EntryId;
 
@@ -33,6 +33,7 @@ pub fn plan(
     parsed: &[ParsedEntry],
     not_owned: &HashSet<EntryId>,
     counted: &HashSet<Signature>,
+    quotes: &QuoteAssets,
 ) -> Plan {
     let mut plan = Plan::default();
     let mut seen: HashSet<Signature> = HashSet::new();
@@ -61,7 +62,7 @@ pub fn plan(
                 }
                 plan.markers.push((*slot, *signature));
                 for s in swaps {
-                    plan.deltas.add(s, *block_time);
+                    plan.deltas.add(s, *block_time, quotes);
                 }
             }
         }
@@ -148,7 +149,12 @@ mod tests {
                 }),
             },
         ];
-        let p = plan(&parsed, &HashSet::new(), &HashSet::new());
+        let p = plan(
+            &parsed,
+            &HashSet::new(),
+            &HashSet::new(),
+            &QuoteAssets::default(),
+        );
         assert_eq!(p.ids.len(), 3);
         assert_eq!(p.markers.len(), 1);
         assert_eq!(p.dead.len(), 1);
@@ -159,7 +165,12 @@ mod tests {
     #[test]
     fn a_signature_twice_in_one_batch_is_counted_once() {
         let parsed = vec![swaps_entry(0, 1), swaps_entry(1, 1)];
-        let p = plan(&parsed, &HashSet::new(), &HashSet::new());
+        let p = plan(
+            &parsed,
+            &HashSet::new(),
+            &HashSet::new(),
+            &QuoteAssets::default(),
+        );
         assert_eq!(
             (p.ids.len(), p.markers.len(), p.duplicates, p.deltas.swaps),
             (2, 1, 1, 1)
@@ -172,7 +183,7 @@ mod tests {
         let parsed = vec![swaps_entry(0, 1), swaps_entry(1, 2), swaps_entry(2, 3)];
         let lost: HashSet<EntryId> = [EntryId { ms: 1, seq: 0 }].into();
         let counted: HashSet<Signature> = [Signature([2; 64])].into();
-        let p = plan(&parsed, &lost, &counted);
+        let p = plan(&parsed, &lost, &counted, &QuoteAssets::default());
         assert_eq!(
             p.ids,
             vec![EntryId { ms: 1, seq: 1 }, EntryId { ms: 1, seq: 2 }]

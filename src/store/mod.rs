@@ -3,4 +3,5 @@
 //!
 //! - [`redis`]: key names, the transaction stream, the atomic batch commit.
 
+pub mod postgres;
 pub mod redis;

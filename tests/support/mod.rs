@@ -775,3 +775,6 @@ impl Drop for TestPostgres {
         let _ = std::fs::remove_dir_all(&self.base);
     }
 }
+
+pub mod daemon;
+pub mod workload;

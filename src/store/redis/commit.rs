@@ -114,11 +114,19 @@ fn push_counters(
             ("s", c.sells),
             ("bv", c.buy_lamports),
             ("sv", c.sell_lamports),
+            ("bu", c.buy_micro_usd),
+            ("su", c.sell_micro_usd),
         ] {
             if value > 0 {
                 incr.push((key.clone(), field, value));
             }
         }
+        expire.insert(key, ttls.counter_secs);
+    }
+    for (minute, p) in &d.prices {
+        let key = keys::minute_price(*minute);
+        incr.push((key.clone(), "l", p.lamports));
+        incr.push((key.clone(), "u", p.micro_usd));
         expire.insert(key, ttls.counter_secs);
     }
     inv.arg(incr.len());

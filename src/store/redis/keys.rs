@@ -5,7 +5,8 @@
 //! | `stream:tx` (group `parsers`) | stream, field `data` = wire payload | ingest | never trimmed past unacked entries |
 //! | `stream:tx:dead` | stream: `id`, `reason`, `data` | acker | none (operators inspect and delete) |
 //! | `pw:sig:{slot/100}` | hash, field = raw 64-byte signature | commit (only with the swap's counters) | `dedup_ttl` |
-//! | `pw:c:{mint}:{minute}` | hash `b`,`s` (counts), `bv`,`sv` (lamports) | commit | `counter_ttl` |
+//! | `pw:c:{mint}:{minute}` | hash `b`,`s` (counts), `bv`,`sv` (lamports), `bu`,`su` (micro-USD) | commit | `counter_ttl` |
+//! | `pw:px:{minute}` | hash `l`,`u`: lamports and micro-USD of SOL↔USD trades (the SOL/USD price) | commit | `counter_ttl` |
 //! | `pw:hb:{mint}:{minute}` / `pw:hs:…` | HyperLogLog of buyers / sellers | commit | `counter_ttl` |
 //! | `pw:wv:{mint}:{minute}` | sorted set wallet → buy lamports | commit | `counter_ttl` |
 //! | `pw:fs:{day}` | hash wallet → first block time seen that day | commit | 8 days |
@@ -34,6 +35,10 @@ pub fn signature_markers(slot: u64) -> String {
 
 pub fn minute_counts(mint: &str, minute: i64) -> String {
     format!("pw:c:{mint}:{minute}")
+}
+
+pub fn minute_price(minute: i64) -> String {
+    format!("pw:px:{minute}")
 }
 
 pub fn minute_buyers(mint: &str, minute: i64) -> String {

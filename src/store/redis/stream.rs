@@ -125,8 +125,10 @@ fn parse_entries(v: &Value) -> Result<Vec<StreamEntry>, RedisError> {
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let Value::Array(parts) = item else {
-            return Err(protocol_error("stream entry"));
+        let parts = match item {
+            Value::Array(parts) => parts,
+            Value::Nil => continue,
+            _ => return Err(protocol_error("stream entry")),
         };
         let id = parts
             .first()
@@ -180,6 +182,101 @@ pub async fn read_new<C: ConnectionLike>(
         },
         _ => Err(protocol_error("XREADGROUP")),
     }
+}
+
+/// This consumer's own pending entries after `after` (`XREADGROUP … STREAMS stream:tx <id>`): what
+/// a restarted instance had read but not finished. Empty when there are none left.
+pub async fn read_own_pending<C: ConnectionLike>(
+    conn: &mut C,
+    consumer: &str,
+    count: usize,
+    after: EntryId,
+) -> Result<Vec<StreamEntry>, RedisError> {
+    let reply: Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(count)
+        .arg("STREAMS")
+        .arg(STREAM)
+        .arg(after.to_string())
+        .query_async(conn)
+        .await?;
+    match reply {
+        Value::Array(streams) => match streams.first() {
+            Some(Value::Array(pair)) => parse_entries(pair.get(1).unwrap_or(&Value::Nil)),
+            _ => Ok(Vec::new()),
+        },
+        Value::Map(streams) => match streams.first() {
+            Some((_, entries)) => parse_entries(entries),
+            None => Ok(Vec::new()),
+        },
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// One row of `XPENDING … IDLE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub id: EntryId,
+    pub consumer: String,
+    pub idle_ms: u64,
+    pub deliveries: u64,
+}
+
+/// Entries idle for at least `min_idle_ms`, from any consumer (dead ones included), oldest first.
+pub async fn pending_idle<C: ConnectionLike>(
+    conn: &mut C,
+    min_idle_ms: u64,
+    count: usize,
+) -> Result<Vec<PendingRow>, RedisError> {
+    let reply: Value = redis::cmd("XPENDING")
+        .arg(STREAM)
+        .arg(GROUP)
+        .arg("IDLE")
+        .arg(min_idle_ms)
+        .arg("-")
+        .arg("+")
+        .arg(count)
+        .query_async(conn)
+        .await?;
+    let Value::Array(rows) = reply else {
+        return Ok(Vec::new());
+    };
+    Ok(rows
+        .iter()
+        .filter_map(|row| match row {
+            Value::Array(f) if f.len() >= 4 => Some(PendingRow {
+                id: EntryId::parse(&as_text(&f[0])?)?,
+                consumer: as_text(&f[1])?,
+                idle_ms: as_int(&f[2])?,
+                deliveries: as_int(&f[3])?,
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// `XCLAIM`s `ids` for `consumer` if still idle for `min_idle_ms`; returns the claimed entries
+/// (entries deleted from the stream are dropped from the pending list by Redis and not returned).
+pub async fn claim<C: ConnectionLike>(
+    conn: &mut C,
+    consumer: &str,
+    min_idle_ms: u64,
+    ids: &[EntryId],
+) -> Result<Vec<StreamEntry>, RedisError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = redis::cmd("XCLAIM");
+    cmd.arg(STREAM).arg(GROUP).arg(consumer).arg(min_idle_ms);
+    for id in ids {
+        cmd.arg(id.to_string());
+    }
+    let reply: Value = cmd.query_async(conn).await?;
+    let entries = parse_entries(&reply)?;
+    Ok(entries)
 }
 
 /// The result of one `XAUTOCLAIM` call.

@@ -1,0 +1,191 @@
+//! Acker: the one place that decides a batch is done. It closes a batch with one atomic Redis
+//! commit — counter deltas, duplicate markers, dead letters and XACK together — applied only for
+//! entries still pending for this consumer. It never acknowledges anything on an error path: a
+//! batch it cannot commit stays pending and is redelivered.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tracing::{debug, warn};
+
+use super::context::{now_ms, Backoff, PipelineContext};
+use super::messages::{Heartbeat, PlannedBatch};
+use crate::metrics as m;
+use crate::pipeline::parse::{dead_kind_of, Outcome, ParsedEntry};
+use crate::pipeline::prepare::{plan, Plan};
+use crate::store::redis::commit::{commit, script, CommitBatch, CommitOutcome, NameCache};
+use crate::store::redis::stream::EntryId;
+
+pub struct Acker {
+    pub ctx: Arc<PipelineContext>,
+    pub script: redis::Script,
+    pub names: Arc<std::sync::Mutex<NameCache>>,
+}
+
+impl Acker {
+    pub fn new(ctx: Arc<PipelineContext>) -> Self {
+        Acker {
+            ctx,
+            script: script(),
+            names: Arc::new(std::sync::Mutex::new(NameCache::default())),
+        }
+    }
+}
+
+impl Actor for Acker {
+    type Context = Context<Self>;
+}
+
+impl Handler<Heartbeat> for Acker {
+    type Result = ();
+    fn handle(&mut self, _: Heartbeat, _: &mut Self::Context) {}
+}
+
+impl Handler<PlannedBatch> for Acker {
+    type Result = ();
+
+    fn handle(&mut self, batch: PlannedBatch, ctx: &mut Self::Context) {
+        let p = self.ctx.clone();
+        let script = self.script.clone();
+        let names = self.names.clone();
+        ctx.spawn(
+            async move {
+                let all_ids: Vec<EntryId> = batch.parsed.iter().map(|e| e.id).collect();
+                close(&p, &script, &names, &batch.parsed, batch.plan).await;
+                p.in_flight.remove(&all_ids);
+                metrics::histogram!(m::STAGE_SECONDS, "stage" => "pipeline")
+                    .record(batch.read_at.elapsed().as_secs_f64());
+                drop(batch.token);
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// Commits until done, replanning when entries were taken over or signatures already counted.
+async fn close(
+    p: &PipelineContext,
+    script: &redis::Script,
+    names: &std::sync::Mutex<NameCache>,
+    parsed: &[ParsedEntry],
+    mut current: Plan,
+) {
+    let mut not_owned: HashSet<EntryId> = HashSet::new();
+    let mut counted: HashSet<crate::domain::Signature> = HashSet::new();
+    let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(5));
+    loop {
+        if current.ids.is_empty() {
+            return;
+        }
+        let batch = CommitBatch {
+            consumer: &p.consumer,
+            ids: current.ids.clone(),
+            markers: current.markers.clone(),
+            dead: current.dead.clone(),
+            deltas: Some(&current.deltas),
+        };
+        let started = Instant::now();
+        let result = match p.redis.get().await {
+            Ok(mut conn) => {
+                // The name cache is only touched synchronously while the arguments are built.
+                let mut cache =
+                    std::mem::take(&mut *names.lock().unwrap_or_else(|e| e.into_inner()));
+                let r = commit(&mut conn, script, &batch, &p.ttls, &mut cache).await;
+                *names.lock().unwrap_or_else(|e| e.into_inner()) = cache;
+                r.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(CommitOutcome::Committed(n)) => {
+                metrics::histogram!(m::STAGE_SECONDS, "stage" => "commit")
+                    .record(started.elapsed().as_secs_f64());
+                record_committed(p, parsed, &current, &not_owned, n);
+                return;
+            }
+            Ok(CommitOutcome::NotOwned(ids)) => {
+                metrics::counter!(m::COMMIT_CONFLICTS, "kind" => "not_owned").increment(1);
+                debug!(
+                    count = ids.len(),
+                    "entries taken over by another consumer; leaving them to it"
+                );
+                not_owned.extend(ids);
+                current = plan(parsed, &not_owned, &counted, &p.inference.quotes);
+            }
+            Ok(CommitOutcome::Duplicates(sigs)) => {
+                metrics::counter!(m::COMMIT_CONFLICTS, "kind" => "duplicate").increment(1);
+                counted.extend(sigs);
+                current = plan(parsed, &not_owned, &counted, &p.inference.quotes);
+            }
+            Err(e) => {
+                metrics::counter!(m::REDIS_ERRORS, "op" => "commit").increment(1);
+                p.progress.store_error();
+                warn!(error = %e, "batch commit failed; retrying (nothing acknowledged)");
+                if p.stopping() {
+                    // Shutting down with Redis unavailable: the entries stay pending and are
+                    // redelivered after the restart.
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    _ = p.stopped() => {}
+                }
+            }
+        }
+    }
+}
+
+fn record_committed(
+    p: &PipelineContext,
+    parsed: &[ParsedEntry],
+    plan: &Plan,
+    not_owned: &HashSet<EntryId>,
+    acked: u64,
+) {
+    p.progress.batches_committed.fetch_add(1, Ordering::Relaxed);
+    p.progress
+        .entries_committed
+        .fetch_add(acked, Ordering::Relaxed);
+    metrics::counter!(m::ENTRIES_PROCESSED).increment(acked);
+    for (reason, n) in &plan.filtered {
+        metrics::counter!(m::ENTRIES_FILTERED, "reason" => reason.as_str()).increment(*n);
+    }
+    for d in &plan.dead {
+        metrics::counter!(m::ENTRIES_DEAD_LETTERED, "reason" => dead_kind_of(&d.reason))
+            .increment(1);
+        warn!(entry = %d.id, reason = %d.reason, "entry moved to the dead-letter stream");
+    }
+    if plan.duplicates > 0 {
+        metrics::counter!(m::DUPLICATES).increment(plan.duplicates);
+    }
+    let marked: HashSet<_> = plan.markers.iter().map(|(_, s)| *s).collect();
+    let mut newest_block_time = None;
+    for e in parsed.iter().filter(|e| !not_owned.contains(&e.id)) {
+        if let Outcome::Swaps {
+            signature,
+            swaps,
+            block_time,
+            ..
+        } = &e.outcome
+        {
+            if !marked.contains(signature) {
+                continue;
+            }
+            newest_block_time = newest_block_time.max(Some(*block_time));
+            for s in swaps {
+                metrics::counter!(m::SWAPS, "side" => s.side.as_str(), "venue" => p.inference.venues.name(s.venue).to_string())
+                    .increment(1);
+            }
+        }
+    }
+    if let Some(oldest) = plan.oldest {
+        let latency = now_ms().saturating_sub(oldest.ms) as f64 / 1000.0;
+        metrics::histogram!(m::END_TO_END_SECONDS).record(latency);
+    }
+    if let Some(t) = newest_block_time {
+        metrics::gauge!(m::BLOCK_TIME_LAG_SECONDS).set((now_ms() / 1000) as f64 - t as f64);
+    }
+}

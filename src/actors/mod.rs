@@ -1,0 +1,226 @@
+//! The actors and all their wiring.
+//!
+//! `run` builds what the role needs, hands every actor to the [`supervisor`], and then waits for
+//! SIGINT/SIGTERM (drain in-flight batches within the deadline, exit 0) or for the supervisor to
+//! give up (exit 1).
+//!
+//! - [`reader`] → [`parser_pool`] → [`counter_writer`] → [`swap_store`] → [`acker`]; [`reclaimer`]
+//!   feeds reclaimed entries into the same pipeline ([`consume`] wires them).
+//! - [`messages`]: the typed messages; every batch carries its ack token.
+//! - [`slot`]: replaceable addresses, so a rebuilt actor is reachable again.
+
+pub mod acker;
+pub mod consume;
+pub mod context;
+pub mod counter_writer;
+pub mod messages;
+pub mod parser_pool;
+pub mod reader;
+pub mod reclaimer;
+pub mod slot;
+pub mod supervisor;
+pub mod swap_store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use tokio::sync::{watch, Semaphore};
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::metrics as m;
+use crate::secret::redact_url;
+use crate::store::redis::commit::Ttls;
+use crate::store::redis::stream::ensure_group;
+use context::{PipelineContext, Progress};
+use supervisor::{ChildSpec, Supervisor};
+
+/// Which parts of the daemon this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    All,
+    Ingest,
+    Consume,
+    Detect,
+}
+
+impl Role {
+    pub fn consumes(self) -> bool {
+        matches!(self, Role::All | Role::Consume)
+    }
+
+    pub fn ingests(self) -> bool {
+        matches!(self, Role::All | Role::Ingest)
+    }
+}
+
+/// Installs the Prometheus exporter on `listen`.
+pub fn install_metrics(listen: &str) -> anyhow::Result<()> {
+    let addr: SocketAddr = listen.parse().context("metrics.listen")?;
+    let (recorder, exporter) = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+            m::LATENCY_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full(m::BATCH_SIZE.into()),
+            m::BATCH_SIZE_BUCKETS,
+        )?
+        .build()
+        .context("building the Prometheus exporter")?;
+    metrics::set_global_recorder(recorder).context("a metrics recorder is already installed")?;
+    actix_rt::spawn(async move {
+        if let Err(e) = exporter.await {
+            error!(error = ?e, "metrics endpoint stopped");
+        }
+    });
+    m::describe();
+    Ok(())
+}
+
+pub fn redis_pool(config: &Config) -> anyhow::Result<deadpool_redis::Pool> {
+    let mut cfg = deadpool_redis::Config::from_url(config.redis.url.expose());
+    cfg.pool = Some(deadpool_redis::PoolConfig {
+        max_size: config.redis.pool_size,
+        timeouts: deadpool_redis::Timeouts {
+            wait: Some(Duration::from_secs(5)),
+            create: Some(Duration::from_secs(5)),
+            recycle: Some(Duration::from_secs(5)),
+        },
+        ..Default::default()
+    });
+    cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "redis pool for {}: {e}",
+                redact_url(config.redis.url.expose())
+            )
+        })
+}
+
+/// Runs the daemon until a signal (exit 0 after draining) or a supervisor give-up (exit 1).
+/// Must run inside the actix system.
+pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
+    if role == Role::Detect {
+        anyhow::bail!(
+            "role `detect` is not part of this release yet: run `--role all`, `ingest` or `consume`"
+        );
+    }
+    let redis = redis_pool(&config)?;
+    let mut conn = wait_for_redis(&redis).await?;
+    ensure_group(&mut conn)
+        .await
+        .context("creating the consumer group")?;
+    drop(conn);
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (give_up_tx, mut give_up_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut specs: Vec<ChildSpec> = Vec::new();
+    let mut pipeline: Option<Arc<PipelineContext>> = None;
+
+    if role.consumes() {
+        let postgres = crate::store::postgres::connect(
+            config.postgres.url.expose(),
+            config.postgres.pool_size,
+        )
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(config.postgres.url.expose())))?;
+        let threads = match config.consume.parser_threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let parser_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("parser-{i}"))
+            .build()
+            .context("parser thread pool")?;
+        let p = Arc::new(PipelineContext {
+            consumer: config.consume.consumer_name.clone(),
+            redis: redis.clone(),
+            postgres,
+            inference: Arc::new(config.inference()),
+            parser_pool: Arc::new(parser_pool),
+            ttls: Ttls {
+                counter_secs: config.counters.counter_ttl_secs,
+                dedup_secs: config.counters.dedup_ttl_secs,
+                ..Ttls::default()
+            },
+            read_count: config.consume.read_count,
+            block_ms: config.consume.block_ms,
+            pipeline_depth: config.consume.pipeline_depth,
+            permits: Arc::new(Semaphore::new(config.consume.pipeline_depth)),
+            in_flight: Default::default(),
+            progress: Progress::default(),
+            shutdown: shutdown_rx.clone(),
+            reclaim: config.reclaim.clone(),
+            started: Instant::now(),
+        });
+        specs.extend(consume::children(
+            p.clone(),
+            config.swap_store.retention_days,
+            Duration::from_secs(config.swap_store.retention_interval_secs),
+        ));
+        pipeline = Some(p);
+        info!(consumer = %config.consume.consumer_name, threads, "consuming stream:tx");
+    }
+    if role.ingests() {
+        specs.extend(crate::ingest::children(
+            &config,
+            redis.clone(),
+            shutdown_rx.clone(),
+        )?);
+    }
+
+    let _supervisor = Supervisor::new(specs, config.supervisor.clone(), give_up_tx).start();
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let code = tokio::select! {
+        _ = tokio::signal::ctrl_c() => { info!("SIGINT: shutting down"); 0 }
+        _ = sigterm.recv() => { info!("SIGTERM: shutting down"); 0 }
+        reason = give_up_rx.recv() => {
+            error!(reason = reason.as_deref().unwrap_or("unknown"), "supervisor gave up");
+            1
+        }
+    };
+    let _ = shutdown_tx.send(true);
+    if code == 0 {
+        if let Some(p) = pipeline {
+            drain(&p, Duration::from_secs(config.shutdown.deadline_secs)).await;
+        }
+    }
+    Ok(code)
+}
+
+/// Waits until every in-flight batch has been acknowledged (all slots returned), or the deadline.
+async fn drain(p: &PipelineContext, deadline: Duration) {
+    let started = Instant::now();
+    let all = p.pipeline_depth as u32;
+    match tokio::time::timeout(deadline, p.permits.acquire_many(all)).await {
+        Ok(Ok(_)) => info!(took = ?started.elapsed(), "in-flight batches drained"),
+        _ => warn!(
+            ?deadline,
+            "shutdown deadline reached with batches in flight; they stay pending and are redelivered"
+        ),
+    }
+}
+
+async fn wait_for_redis(pool: &deadpool_redis::Pool) -> anyhow::Result<deadpool_redis::Connection> {
+    let mut delay = Duration::from_millis(100);
+    let started = Instant::now();
+    loop {
+        match pool.get().await {
+            Ok(c) => return Ok(c),
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                warn!(error = %e, "waiting for Redis");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(anyhow::anyhow!("Redis unreachable for 30 s: {e}")),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Reader: pulls batches from the consumer group and hands them to the parser pool.
+//!
+//! It first re-reads this consumer's own pending entries (a restart of the same instance picks up
+//! exactly what it had read but not finished), then new entries. It takes an in-flight slot before
+//! each read, so at most `pipeline_depth` batches exist between read and acknowledgement.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tracing::{info, warn};
+
+use super::context::{Backoff, PipelineContext};
+use super::messages::{AckToken, Heartbeat, Origin, RawBatch};
+use super::slot::Slot;
+use crate::metrics as m;
+use crate::store::redis::stream::{ensure_group, read_new, read_own_pending, EntryId};
+
+pub struct Reader {
+    pub ctx: Arc<PipelineContext>,
+    pub next: Slot<RawBatch>,
+}
+
+impl Actor for Reader {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let run = read_loop(self.ctx.clone(), self.next.clone());
+        ctx.spawn(run.into_actor(self).map(|_, _, ctx| ctx.stop()));
+    }
+}
+
+impl Handler<Heartbeat> for Reader {
+    type Result = ();
+    fn handle(&mut self, _: Heartbeat, _: &mut Self::Context) {}
+}
+
+async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    // Our own unfinished entries first; `None` once they are all re-read.
+    let mut history: Option<EntryId> = Some(EntryId { ms: 0, seq: 0 });
+    loop {
+        let permit = tokio::select! {
+            permit = p.permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+            _ = p.stopped() => return,
+        };
+        if p.stopping() {
+            return;
+        }
+        let mut conn = match p.redis.get().await {
+            Ok(c) => c,
+            Err(e) => {
+                metrics::counter!(m::REDIS_ERRORS, "op" => "connect").increment(1);
+                p.progress.store_error();
+                warn!(error = %e, "reader: no Redis connection");
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        let read = match history {
+            Some(after) => read_own_pending(&mut conn, &p.consumer, p.read_count, after).await,
+            None => read_new(&mut conn, &p.consumer, p.read_count, p.block_ms).await,
+        };
+        drop(conn);
+        let entries = match read {
+            Ok(entries) => entries,
+            Err(e) => {
+                metrics::counter!(m::REDIS_ERRORS, "op" => "xreadgroup").increment(1);
+                p.progress.store_error();
+                if e.code() == Some("NOGROUP") {
+                    if let Ok(mut c) = p.redis.get().await {
+                        let _ = ensure_group(&mut c).await;
+                    }
+                } else {
+                    warn!(error = %e, "reader: XREADGROUP failed");
+                }
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        backoff.reset();
+        if let Some(after) = history {
+            match entries.last() {
+                Some(last) => {
+                    history = Some(last.id);
+                    if after.ms == 0 && after.seq == 0 {
+                        info!(consumer = %p.consumer, "resuming this consumer's unfinished entries");
+                    }
+                }
+                None => {
+                    history = None;
+                    continue;
+                }
+            }
+        }
+        if entries.is_empty() {
+            continue;
+        }
+        metrics::histogram!(m::BATCH_SIZE).record(entries.len() as f64);
+        p.in_flight.add(entries.iter().map(|e| e.id));
+        let ids: Vec<EntryId> = entries.iter().map(|e| e.id).collect();
+        let batch = RawBatch {
+            entries,
+            origin: Origin::Read,
+            read_at: Instant::now(),
+            token: AckToken::new(permit),
+        };
+        if !next.send(batch).await {
+            // The parser is being rebuilt; the entries stay pending and come back.
+            p.in_flight.remove(&ids);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

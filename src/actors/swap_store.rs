@@ -1,0 +1,84 @@
+//! Swap store: writes a batch's swaps to PostgreSQL (one statement per chunk, one transaction, ON
+//! CONFLICT DO NOTHING) before the batch may be acknowledged. While PostgreSQL is down it retries
+//! with backoff and holds the batch; nothing is acknowledged that is not persisted.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tracing::{info, warn};
+
+use super::context::{Backoff, PipelineContext};
+use super::messages::{Heartbeat, PlannedBatch};
+use super::slot::Slot;
+use crate::metrics as m;
+use crate::pipeline::prepare::swaps_to_store;
+use crate::store::postgres::{insert_swaps, SwapRow};
+
+pub struct SwapStore {
+    pub ctx: Arc<PipelineContext>,
+    pub next: Slot<PlannedBatch>,
+}
+
+impl Actor for SwapStore {
+    type Context = Context<Self>;
+}
+
+impl Handler<Heartbeat> for SwapStore {
+    type Result = ();
+    fn handle(&mut self, _: Heartbeat, _: &mut Self::Context) {}
+}
+
+impl Handler<PlannedBatch> for SwapStore {
+    type Result = ();
+
+    fn handle(&mut self, batch: PlannedBatch, ctx: &mut Self::Context) {
+        let p = self.ctx.clone();
+        let next = self.next.clone();
+        ctx.spawn(
+            async move {
+                let rows: Vec<SwapRow> = swaps_to_store(&batch.parsed)
+                    .into_iter()
+                    .map(|(swap, time)| SwapRow::from_swap(swap, &p.inference.venues, time))
+                    .collect();
+                if !rows.is_empty() && !persist(&p, &rows).await {
+                    return; // shutting down: the batch stays pending and is redelivered
+                }
+                next.send(batch).await;
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// Inserts until it succeeds; false only if shutdown came first.
+async fn persist(p: &PipelineContext, rows: &[SwapRow]) -> bool {
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    let mut failing = false;
+    loop {
+        let started = Instant::now();
+        match insert_swaps(&p.postgres, rows).await {
+            Ok(inserted) => {
+                metrics::histogram!(m::STAGE_SECONDS, "stage" => "store")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::counter!(m::SWAP_ROWS_INSERTED).increment(inserted);
+                if failing {
+                    info!("PostgreSQL writes recovered");
+                }
+                return true;
+            }
+            Err(e) => {
+                metrics::counter!(m::POSTGRES_ERRORS, "op" => "insert_swaps").increment(1);
+                p.progress.store_error();
+                if !failing {
+                    warn!(error = %e, "PostgreSQL insert failed; holding the batch and retrying");
+                    failing = true;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    _ = p.stopped() => return false,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `pocketwatcher fake-geyser`: the command-line face of the fake server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::{FakeGeyser, FakeGeyserConfig, Fixtures, TrafficParams};
+use crate::secret::Secret;
+
+/// Options of `pocketwatcher fake-geyser`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FakeGeyserArgs {
+    /// Address to serve Yellowstone gRPC on.
+    #[arg(long, default_value = "127.0.0.1:10000")]
+    pub listen: SocketAddr,
+    /// Directory of RPC getTransaction JSON files (every *.json, sorted by name).
+    #[arg(long, default_value = "tests/fixtures/mainnet")]
+    pub fixtures: PathBuf,
+    /// Transactions per second (0 = as fast as clients read).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Stop producing after this many transactions, keeping streams open (0 = forever).
+    #[arg(long, default_value_t = 0)]
+    pub count: u64,
+    /// Slot of the first transaction.
+    #[arg(long, default_value_t = 300_000_000)]
+    pub start_slot: u64,
+    /// Transactions per slot (a block meta follows the last one).
+    #[arg(long, default_value_t = 40)]
+    pub tx_per_slot: u64,
+    /// Size of the pool of wallets that replace the fixtures' signers and owners.
+    #[arg(long, default_value_t = 20_000)]
+    pub wallets: usize,
+    /// Size of the pool of mints that replace the fixtures' non-quote mints.
+    #[arg(long, default_value_t = 2_000)]
+    pub mints: usize,
+    /// Seed of the deterministic traffic (signatures, wallets, mints).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seconds between server pings on each stream.
+    #[arg(long, default_value_t = 15)]
+    pub ping_interval_secs: u64,
+    /// How many slots behind the newest one a from_slot may go.
+    #[arg(long, default_value_t = 100_000)]
+    pub retain_slots: u64,
+    /// Drop every open stream once after this many transactions were sent (reconnect tests).
+    #[arg(long)]
+    pub drop_after: Option<u64>,
+    /// Require this x-token from clients.
+    #[arg(long, env = "POCKETWATCHER_FAKE_GEYSER_X_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub x_token: Option<Secret>,
+}
+
+fn parse_secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(s))
+}
+
+impl FakeGeyserArgs {
+    /// The server configuration these options describe.
+    pub fn config(&self) -> FakeGeyserConfig {
+        let mut config = FakeGeyserConfig::with_fixtures(Fixtures::Dir(self.fixtures.clone()));
+        config.listen = self.listen;
+        config.traffic = TrafficParams {
+            start_slot: self.start_slot,
+            tx_per_slot: self.tx_per_slot,
+            wallets: self.wallets,
+            mints: self.mints,
+            seed: self.seed,
+        };
+        config.rate = self.rate;
+        config.count = self.count;
+        config.ping_interval = Duration::from_secs(self.ping_interval_secs.max(1));
+        config.retain_slots = self.retain_slots;
+        config.drop_after = self.drop_after;
+        config.x_token = self.x_token.clone();
+        config
+    }
+}
+
+/// Serves until ctrl-c, logging progress every 10 s.
+pub async fn run(args: FakeGeyserArgs) -> anyhow::Result<()> {
+    let server = FakeGeyser::start(args.config())
+        .await
+        .context("fake-geyser")?;
+    tracing::info!(
+        endpoint = %server.endpoint(),
+        rate = args.rate,
+        count = args.count,
+        "fake-geyser serving (ctrl-c to stop)"
+    );
+    let mut report = tokio::time::interval(Duration::from_secs(10));
+    report.tick().await;
+    let mut last_sent = 0u64;
+    loop {
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => {
+                signal.context("waiting for ctrl-c")?;
+                break;
+            }
+            _ = report.tick() => {
+                let sent = server.sent();
+                tracing::info!(
+                    sent,
+                    per_second = (sent - last_sent) / 10,
+                    subscribers = server.subscribers(),
+                    newest_slot = server.newest_slot(),
+                    "fake-geyser progress"
+                );
+                last_sent = sent;
+            }
+        }
+    }
+    tracing::info!(sent = server.sent(), "fake-geyser stopping");
+    server.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: FakeGeyserArgs,
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        let c = cli.args.config();
+        assert_eq!(c.listen, "127.0.0.1:10000".parse().unwrap());
+        assert_eq!(c.traffic, TrafficParams::default());
+        assert_eq!(c.ping_interval, Duration::from_secs(15));
+        assert_eq!(c.retain_slots, 100_000);
+        assert_eq!(c.drop_after, None);
+
+        let cli = Cli::try_parse_from([
+            "x",
+            "--listen",
+            "127.0.0.1:0",
+            "--fixtures",
+            "/tmp/f",
+            "--rate",
+            "5000",
+            "--count",
+            "10",
+            "--tx-per-slot",
+            "3",
+            "--drop-after",
+            "7",
+            "--x-token",
+            "hunter2",
+        ])
+        .unwrap();
+        let c = cli.args.config();
+        assert_eq!(c.rate, 5000);
+        assert_eq!(c.count, 10);
+        assert_eq!(c.traffic.tx_per_slot, 3);
+        assert_eq!(c.drop_after, Some(7));
+        assert_eq!(c.x_token.as_ref().map(|s| s.expose()), Some("hunter2"));
+        assert!(!format!("{:?}", cli.args).contains("hunter2"));
+    }
+}

@@ -1,0 +1,571 @@
+//! The fake feed's traffic: a deterministic, endless sequence of transactions built from fixtures.
+//!
+//! Sequence number `seq` is a copy of fixture `seq % F` in slot `start_slot + seq / tx_per_slot`
+//! at index `seq % tx_per_slot`, with a fresh signature and fresh wallets and mints, all derived
+//! from `(seed, seq)` only. So the same `seq` is always the same transaction, byte for byte: a
+//! replay after a reconnect is a true duplicate, and a test can compute what a client must receive.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use yellowstone_grpc_proto::prelude::{
+    BlockHeight, SubscribeUpdateBlockMeta, SubscribeUpdateTransaction, UnixTimestamp,
+};
+
+use crate::domain::curve::is_on_curve;
+use crate::domain::proto::to_update;
+use crate::domain::rpc_json::transactions_from_json_text;
+use crate::domain::{Pubkey, Signature, Transaction, WSOL_MINT};
+
+use super::FakeGeyserError;
+
+/// Block time of the first slot; later slots follow at 400 ms per slot.
+pub const BASE_BLOCK_TIME: i64 = 1_700_000_000;
+
+const USDC_MINT: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
+const USDT_MINT: &str = "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB";
+
+/// Shape of the traffic (everything but the fixtures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrafficParams {
+    pub start_slot: u64,
+    pub tx_per_slot: u64,
+    /// Size of the wallet pool (on-curve keys).
+    pub wallets: usize,
+    /// Size of the mint pool.
+    pub mints: usize,
+    pub seed: u64,
+}
+
+impl Default for TrafficParams {
+    fn default() -> Self {
+        TrafficParams {
+            start_slot: 300_000_000,
+            tx_per_slot: 40,
+            wallets: 20_000,
+            mints: 2_000,
+            seed: 1,
+        }
+    }
+}
+
+/// A fixture with the keys that get replaced in each copy, found once.
+struct Template {
+    tx: Transaction,
+    /// On-curve signers and on-curve token-balance owners, in order of first appearance.
+    wallets: Vec<Pubkey>,
+    /// Non-quote mints of the token balances, in order of first appearance.
+    mints: Vec<Pubkey>,
+}
+
+/// Deterministic keys generated on first use and cached (an on-curve key costs a point
+/// decompression, a few microseconds, so the 20,000 wallets are not all made up front).
+struct KeyPool {
+    keys: Vec<OnceLock<Pubkey>>,
+    seed: u64,
+    on_curve: bool,
+}
+
+impl KeyPool {
+    fn new(size: usize, seed: u64, on_curve: bool) -> Self {
+        KeyPool {
+            keys: (0..size).map(|_| OnceLock::new()).collect(),
+            seed,
+            on_curve,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn get(&self, i: usize) -> Pubkey {
+        *self.keys[i].get_or_init(|| self.generate(i as u64))
+    }
+
+    fn generate(&self, i: u64) -> Pubkey {
+        let base = mix(self.seed, i);
+        for attempt in 0u64.. {
+            let mut bytes = [0u8; 32];
+            for (w, chunk) in bytes.chunks_exact_mut(8).enumerate() {
+                chunk.copy_from_slice(&mix(base, attempt * 4 + w as u64).to_le_bytes());
+            }
+            // Not `domain::curve::is_on_curve`: its per-thread cache is meant for keys that recur.
+            if !self.on_curve || CompressedEdwardsY(bytes).decompress().is_some() {
+                return Pubkey(bytes);
+            }
+        }
+        unreachable!("about half of all 32-byte strings are on the curve")
+    }
+}
+
+/// The deterministic transaction sequence.
+pub struct Traffic {
+    params: TrafficParams,
+    templates: Vec<Template>,
+    wallets: KeyPool,
+    mints: KeyPool,
+    quotes: [Pubkey; 3],
+}
+
+impl std::fmt::Debug for Traffic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traffic")
+            .field("params", &self.params)
+            .field("fixtures", &self.templates.len())
+            .finish()
+    }
+}
+
+impl Traffic {
+    /// Builds the sequence from decoded fixtures (in the order given).
+    pub fn new(
+        fixtures: Vec<Transaction>,
+        params: TrafficParams,
+    ) -> Result<Self, FakeGeyserError> {
+        if fixtures.is_empty() {
+            return Err(FakeGeyserError::Config("no fixture transactions".into()));
+        }
+        if params.tx_per_slot == 0 || params.wallets == 0 || params.mints == 0 {
+            return Err(FakeGeyserError::Config(
+                "tx_per_slot, wallets and mints must be at least 1".into(),
+            ));
+        }
+        let quotes = [
+            WSOL_MINT,
+            USDC_MINT.parse().expect("built-in mint"),
+            USDT_MINT.parse().expect("built-in mint"),
+        ];
+        let templates = fixtures
+            .into_iter()
+            .map(|tx| {
+                let mut wallets: Vec<Pubkey> = Vec::new();
+                let mut mints: Vec<Pubkey> = Vec::new();
+                let balances = tx.pre_token_balances.iter().chain(&tx.post_token_balances);
+                let candidates = tx
+                    .signers()
+                    .iter()
+                    .copied()
+                    .chain(balances.clone().map(|b| b.owner));
+                for key in candidates {
+                    if !wallets.contains(&key) && is_on_curve(&key) {
+                        wallets.push(key);
+                    }
+                }
+                for b in balances {
+                    if !quotes.contains(&b.mint) && !mints.contains(&b.mint) {
+                        mints.push(b.mint);
+                    }
+                }
+                Template {
+                    tx,
+                    wallets,
+                    mints,
+                }
+            })
+            .collect();
+        Ok(Traffic {
+            params,
+            templates,
+            wallets: KeyPool::new(params.wallets, mix(params.seed, 0x5741_4C4C_4554), true),
+            mints: KeyPool::new(params.mints, mix(params.seed, 0x4D49_4E54), false),
+            quotes,
+        })
+    }
+
+    /// Loads every `*.json` file of `dir` (sorted by file name) with the RPC JSON decoder.
+    /// Transactions that do not decode are skipped with a warning.
+    pub fn load_fixtures(dir: &Path) -> Result<Vec<Transaction>, FakeGeyserError> {
+        let read_dir = std::fs::read_dir(dir).map_err(|e| FakeGeyserError::Fixtures {
+            path: dir.display().to_string(),
+            error: e.to_string(),
+        })?;
+        let mut files: Vec<_> = read_dir
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| FakeGeyserError::Fixtures {
+                path: file.display().to_string(),
+                error: e.to_string(),
+            })?;
+            for result in transactions_from_json_text(&text) {
+                match result {
+                    Ok(tx) => out.push(tx),
+                    Err(e) => tracing::warn!(file = %file.display(), error = %e, "fixture skipped"),
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(FakeGeyserError::Fixtures {
+                path: dir.display().to_string(),
+                error: "no decodable transaction in any *.json file".into(),
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn params(&self) -> &TrafficParams {
+        &self.params
+    }
+
+    /// Number of fixtures the sequence cycles through.
+    pub fn fixture_count(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// The fixture that `seq` is a copy of.
+    pub fn fixture(&self, seq: u64) -> &Transaction {
+        &self.templates[(seq % self.templates.len() as u64) as usize].tx
+    }
+
+    pub fn slot_of(&self, seq: u64) -> u64 {
+        self.params.start_slot + seq / self.params.tx_per_slot
+    }
+
+    /// Position of `seq` in its slot.
+    pub fn index_of(&self, seq: u64) -> u64 {
+        seq % self.params.tx_per_slot
+    }
+
+    /// First sequence number of `slot`, or `None` before `start_slot`.
+    pub fn first_seq_of_slot(&self, slot: u64) -> Option<u64> {
+        let offset = slot.checked_sub(self.params.start_slot)?;
+        offset.checked_mul(self.params.tx_per_slot)
+    }
+
+    /// Sequence number of a transaction of this traffic, from its slot and index.
+    pub fn seq_of(&self, slot: u64, index: u64) -> Option<u64> {
+        (index < self.params.tx_per_slot)
+            .then(|| self.first_seq_of_slot(slot).map(|first| first + index))
+            .flatten()
+    }
+
+    /// True when `seq` is the last transaction of its slot (a block meta follows it).
+    pub fn ends_slot(&self, seq: u64) -> bool {
+        self.index_of(seq) == self.params.tx_per_slot - 1
+    }
+
+    /// `1_700_000_000 + (slot - start_slot) × 0.4 s`, rounded.
+    pub fn block_time(&self, slot: u64) -> i64 {
+        let offset = slot.saturating_sub(self.params.start_slot) as i128;
+        (BASE_BLOCK_TIME as i128 + (offset * 4 + 5) / 10) as i64
+    }
+
+    /// A deterministic base58 block hash.
+    pub fn blockhash(&self, slot: u64) -> String {
+        let base = mix(mix(self.params.seed, 0x4841_5348), slot);
+        let mut bytes = [0u8; 32];
+        for (w, chunk) in bytes.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&mix(base, w as u64).to_le_bytes());
+        }
+        bs58::encode(bytes).into_string()
+    }
+
+    /// The block meta sent after the last transaction of `slot`.
+    pub fn block_meta(&self, slot: u64) -> SubscribeUpdateBlockMeta {
+        let parent = slot.saturating_sub(1);
+        SubscribeUpdateBlockMeta {
+            slot,
+            blockhash: self.blockhash(slot),
+            rewards: None,
+            block_time: Some(UnixTimestamp {
+                timestamp: self.block_time(slot),
+            }),
+            block_height: Some(BlockHeight {
+                block_height: slot.saturating_sub(self.params.start_slot) + 1,
+            }),
+            parent_slot: parent,
+            parent_blockhash: self.blockhash(parent),
+            executed_transaction_count: self.params.tx_per_slot,
+            entries_count: 0,
+            bank_id: 0,
+        }
+    }
+
+    /// The fresh 64-byte signature of `seq`.
+    pub fn signature(&self, seq: u64) -> Signature {
+        let base = mix(mix(self.params.seed, 0x5349_474E), seq);
+        let mut bytes = [0u8; 64];
+        for (w, chunk) in bytes.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&mix(base, w as u64).to_le_bytes());
+        }
+        Signature(bytes)
+    }
+
+    /// Transaction `seq`, as a client decodes it from the Yellowstone update (no block time).
+    pub fn transaction(&self, seq: u64) -> Transaction {
+        let template = &self.templates[(seq % self.templates.len() as u64) as usize];
+        let mut tx = template.tx.clone();
+        tx.signature = self.signature(seq);
+        tx.slot = self.slot_of(seq);
+        tx.block_time = None;
+        tx.index = Some(self.index_of(seq));
+
+        let tx_seed = mix(mix(self.params.seed, 0x5452_4146), seq);
+        let mut replace: Vec<(Pubkey, Pubkey)> =
+            Vec::with_capacity(template.wallets.len() + template.mints.len());
+        for original in &template.wallets {
+            let key = self.draw(&self.wallets, tx_seed, original, &replace, wallet_index);
+            replace.push((*original, key));
+        }
+        for original in &template.mints {
+            let key = self.draw(&self.mints, tx_seed, original, &replace, mint_index);
+            replace.push((*original, key));
+        }
+        let lookup = |key: &Pubkey| replace.iter().find(|(from, _)| from == key).map(|r| r.1);
+        for key in tx.account_keys.iter_mut() {
+            if let Some(new) = lookup(key) {
+                *key = new;
+            }
+        }
+        for b in tx
+            .pre_token_balances
+            .iter_mut()
+            .chain(tx.post_token_balances.iter_mut())
+        {
+            if let Some(new) = lookup(&b.owner) {
+                b.owner = new;
+            }
+            if !self.quotes.contains(&b.mint) {
+                if let Some(new) = lookup(&b.mint) {
+                    b.mint = new;
+                }
+            }
+        }
+        tx
+    }
+
+    /// The Yellowstone update carrying transaction `seq`.
+    pub fn update(&self, seq: u64) -> SubscribeUpdateTransaction {
+        to_update(&self.transaction(seq))
+    }
+
+    /// Draws a pool key for `original`, distinct from the keys already chosen in this transaction.
+    fn draw(
+        &self,
+        pool: &KeyPool,
+        tx_seed: u64,
+        original: &Pubkey,
+        taken: &[(Pubkey, Pubkey)],
+        skew: fn(u64, usize) -> usize,
+    ) -> Pubkey {
+        let key_seed = mix(tx_seed, key_hash(original));
+        let mut candidate = pool.get(skew(mix(key_seed, 0), pool.len()));
+        // A few redraws, then a linear probe: a pool smaller than the keys of one transaction
+        // would loop forever, so after a full turn a duplicate is accepted.
+        for attempt in 1..(8 + pool.len() as u64) {
+            if !taken.iter().any(|(_, k)| *k == candidate) {
+                break;
+            }
+            let i = if attempt < 8 {
+                skew(mix(key_seed, attempt), pool.len())
+            } else {
+                (skew(mix(key_seed, 0), pool.len()) + attempt as usize - 7) % pool.len()
+            };
+            candidate = pool.get(i);
+        }
+        candidate
+    }
+}
+
+/// splitmix64's output function: a fast, well-mixed bijection on `u64`.
+pub(crate) fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Combines two values into one well-mixed value (not symmetric).
+pub(crate) fn mix(a: u64, b: u64) -> u64 {
+    splitmix64(a ^ splitmix64(b.wrapping_add(0x632B_E59B_D9B4_E019)))
+}
+
+fn key_hash(key: &Pubkey) -> u64 {
+    let head = u64::from_le_bytes(key.0[..8].try_into().expect("8 bytes"));
+    let tail = u64::from_le_bytes(key.0[24..].try_into().expect("8 bytes"));
+    mix(head, tail)
+}
+
+/// A uniform number in [0, 1) from 53 random bits.
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Wallets: `n × u²`, a mild skew (the most active wallet is in about 1/√n of the draws).
+fn wallet_index(h: u64, n: usize) -> usize {
+    let u = unit(h);
+    ((n as f64 * u * u) as usize).min(n - 1)
+}
+
+/// Mints: log-uniform, i.e. Zipf with exponent 1 (a few hot tokens, a long tail).
+fn mint_index(h: u64, n: usize) -> usize {
+    let u = unit(h);
+    (((n as f64 + 1.0).powf(u) - 1.0) as usize).min(n - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::proto::from_update;
+
+    fn fixtures() -> Vec<Transaction> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mainnet");
+        Traffic::load_fixtures(&dir).expect("fixtures load")
+    }
+
+    fn traffic() -> Traffic {
+        Traffic::new(
+            fixtures(),
+            TrafficParams {
+                tx_per_slot: 7,
+                wallets: 500,
+                mints: 50,
+                ..TrafficParams::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn same_seq_same_transaction() {
+        let a = traffic();
+        let b = traffic();
+        for seq in [0, 1, 13, 99, 1_000_003] {
+            assert_eq!(a.transaction(seq), b.transaction(seq));
+            assert_eq!(a.update(seq), b.update(seq));
+        }
+    }
+
+    #[test]
+    fn slots_indexes_and_signatures() {
+        let t = traffic();
+        assert_eq!(t.slot_of(0), 300_000_000);
+        assert_eq!(t.slot_of(6), 300_000_000);
+        assert_eq!(t.slot_of(7), 300_000_001);
+        assert_eq!(t.index_of(9), 2);
+        assert_eq!(t.first_seq_of_slot(300_000_002), Some(14));
+        assert_eq!(t.first_seq_of_slot(299_999_999), None);
+        assert_eq!(t.seq_of(300_000_002, 3), Some(17));
+        assert_eq!(t.seq_of(300_000_002, 7), None);
+        assert!(t.ends_slot(6) && !t.ends_slot(7));
+        let mut seen = std::collections::HashSet::new();
+        for seq in 0..2_000 {
+            assert!(seen.insert(t.signature(seq)), "signature of {seq} repeats");
+        }
+    }
+
+    #[test]
+    fn block_times_follow_400ms_slots() {
+        let t = traffic();
+        assert_eq!(t.block_time(300_000_000), BASE_BLOCK_TIME);
+        assert_eq!(t.block_time(300_000_001), BASE_BLOCK_TIME); // 0.4 s rounds down
+        assert_eq!(t.block_time(300_000_002), BASE_BLOCK_TIME + 1); // 0.8 s rounds up
+        assert_eq!(t.block_time(300_000_010), BASE_BLOCK_TIME + 4);
+        let meta = t.block_meta(300_000_003);
+        assert_eq!(meta.parent_slot, 300_000_002);
+        assert_eq!(meta.executed_transaction_count, 7);
+        assert_eq!(meta.parent_blockhash, t.blockhash(300_000_002));
+    }
+
+    #[test]
+    fn every_copy_round_trips_through_protobuf() {
+        let t = traffic();
+        for seq in 0..(t.fixture_count() as u64 * 2) {
+            let tx = t.transaction(seq);
+            assert_eq!(from_update(&t.update(seq)).unwrap(), tx, "seq {seq}");
+        }
+    }
+
+    #[test]
+    fn wallets_and_mints_are_replaced_consistently() {
+        let t = traffic();
+        let quotes = t.quotes;
+        for seq in 0..(t.fixture_count() as u64) {
+            let original = t.fixture(seq);
+            let copy = t.transaction(seq);
+            assert_eq!(copy.account_keys.len(), original.account_keys.len());
+            // Signers are fresh on-curve wallets.
+            for (o, c) in original.signers().iter().zip(copy.signers()) {
+                assert!(is_on_curve(c));
+                assert_ne!(o, c, "seq {seq}: signer kept");
+            }
+            // Keys stay distinct within the transaction.
+            let mut keys = copy.account_keys.clone();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), copy.account_keys.len(), "seq {seq}");
+            // Off-curve owners (pools) and quote mints are untouched; other mints replaced, and
+            // the same original always maps to the same replacement within the transaction.
+            let pairs = original
+                .pre_token_balances
+                .iter()
+                .chain(&original.post_token_balances)
+                .zip(copy.pre_token_balances.iter().chain(&copy.post_token_balances));
+            let mut map: Vec<(Pubkey, Pubkey)> = Vec::new();
+            for (o, c) in pairs {
+                assert_eq!(o.amount, c.amount);
+                if is_on_curve(&o.owner) {
+                    assert!(is_on_curve(&c.owner));
+                } else {
+                    assert_eq!(o.owner, c.owner);
+                }
+                if quotes.contains(&o.mint) {
+                    assert_eq!(o.mint, c.mint);
+                } else {
+                    assert_ne!(o.mint, c.mint);
+                }
+                for (from, to) in [(o.owner, c.owner), (o.mint, c.mint)] {
+                    match map.iter().find(|(f, _)| *f == from) {
+                        Some((_, t)) => assert_eq!(*t, to, "seq {seq}: inconsistent"),
+                        None => map.push((from, to)),
+                    }
+                }
+                // The replacement is also what the key list says.
+                if let Some(i) = original.account_keys.iter().position(|k| *k == o.owner) {
+                    assert_eq!(copy.account_keys[i], c.owner);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn copies_of_one_fixture_get_different_wallets() {
+        let t = traffic();
+        let f = t.fixture_count() as u64;
+        let payers: std::collections::HashSet<Pubkey> = (0..40)
+            .map(|i| t.transaction(i * f).account_keys[0])
+            .collect();
+        assert!(payers.len() > 20, "only {} distinct payers", payers.len());
+    }
+
+    #[test]
+    fn tiny_pools_do_not_loop() {
+        let t = Traffic::new(
+            fixtures(),
+            TrafficParams {
+                wallets: 1,
+                mints: 1,
+                ..TrafficParams::default()
+            },
+        )
+        .unwrap();
+        for seq in 0..(t.fixture_count() as u64) {
+            t.transaction(seq);
+        }
+    }
+
+    #[test]
+    fn skews_stay_in_range() {
+        for h in [0, 1, u64::MAX, 0x8000_0000_0000_0000, 12345] {
+            assert!(wallet_index(h, 10) < 10);
+            assert!(mint_index(h, 10) < 10);
+            assert_eq!(wallet_index(h, 1), 0);
+            assert_eq!(mint_index(h, 1), 0);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! PostgreSQL: the schema (embedded migrations), the connection pool, and the swap store.
+//!
+//! - [`pool`]: [`connect`] builds a [`PgPool`] whose every wait is bounded (connect, checkout,
+//!   statement), so a down server gives an error, never a hang, and the pool recovers by itself.
+//! - [`migrate`]: [`run_migrations`] / [`run_migrations_blocking`] apply `migrations/`.
+//! - [`swaps`]: [`insert_swaps`] (idempotent on `(signature, leg)`, all or nothing per call) and
+//!   [`delete_swaps_before`] (retention in bounded batches).
+//! - [`error`]: [`PgError`], which never carries a database password.
+//!
+//! Only diesel-async's `RunQueryDsl` is imported in this module tree (diesel's own would make
+//! `execute` ambiguous).
+
+pub mod error;
+pub mod migrate;
+pub mod pool;
+pub mod swaps;
+
+pub use error::PgError;
+pub use migrate::{migration_names, run_migrations, run_migrations_blocking, MIGRATIONS};
+pub use pool::{connect, PgConn, PgPool, CHECKOUT_TIMEOUT, CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
+pub use swaps::{delete_swaps_before, insert_swaps, SwapRow, INSERT_CHUNK_ROWS};

@@ -1,0 +1,97 @@
+//! The connection pool, with every wait bounded.
+
+use std::future::Future;
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::FutureExt;
+
+use super::error::{scrub_password, PgError};
+use crate::secret::redact_url;
+
+/// The pool every PostgreSQL call of the store takes.
+pub type PgPool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
+
+/// A connection checked out of a [`PgPool`].
+pub type PgConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+/// Longest time to establish one new connection (TCP + startup + authentication).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest time to obtain a pooled connection: waiting for a free slot, verifying an idle
+/// connection with `SELECT 1`, or creating a new one.
+pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Budget per statement of the store (each statement is bounded: ≤ 5,000 rows inserted or
+/// deleted). Exceeding it fails the call with [`PgError::Timeout`] and discards the connection.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds a pool of at most `max_size` connections to `url` and checks once, within
+/// [`CHECKOUT_TIMEOUT`], that a connection can be made and answers `SELECT 1`.
+///
+/// Connections are made lazily after that, each within [`CONNECT_TIMEOUT`]; an idle connection
+/// is verified (`SELECT 1`) before it is handed out, so a server restart costs no failed write:
+/// dead connections are dropped and replaced. When the server is down every call fails fast with
+/// an error and the pool recovers by itself once it is back.
+pub async fn connect(url: &str, max_size: usize) -> Result<PgPool, PgError> {
+    if max_size == 0 {
+        return Err(PgError::InvalidArgument("pool max_size must be ≥ 1".into()));
+    }
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(|url| establish(url).boxed());
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    let pool = PgPool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .map_err(|e| PgError::InvalidArgument(format!("cannot build the pool: {e}")))?;
+
+    let connect_error = |message: String| PgError::Connect {
+        target: redact_url(url),
+        message: scrub_password(&message, url),
+    };
+    let mut conn = match tokio::time::timeout(CHECKOUT_TIMEOUT, pool.get()).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => return Err(connect_error(e.to_string())),
+        Err(_) => {
+            return Err(connect_error(format!(
+                "timed out after {CHECKOUT_TIMEOUT:?}"
+            )))
+        }
+    };
+    with_timeout(
+        "connectivity check",
+        CHECKOUT_TIMEOUT,
+        diesel::sql_query("SELECT 1").execute(&mut *conn),
+    )
+    .await?
+    .map_err(|e| connect_error(e.to_string()))?;
+    Ok(pool)
+}
+
+/// One new connection, bounded by [`CONNECT_TIMEOUT`].
+pub(crate) async fn establish(url: &str) -> Result<AsyncPgConnection, ConnectionError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(url)).await {
+        Ok(result) => result,
+        Err(_) => Err(ConnectionError::BadConnection(format!(
+            "connecting timed out after {CONNECT_TIMEOUT:?}"
+        ))),
+    }
+}
+
+/// A connection from `pool` within [`CHECKOUT_TIMEOUT`].
+pub(crate) async fn checkout(pool: &PgPool) -> Result<PgConn, PgError> {
+    with_timeout("connection checkout", CHECKOUT_TIMEOUT, pool.get())
+        .await?
+        .map_err(|e| PgError::Pool(e.to_string()))
+}
+
+/// `fut` within `after`, or [`PgError::Timeout`] naming `operation`.
+pub(crate) async fn with_timeout<F: Future>(
+    operation: &'static str,
+    after: Duration,
+    fut: F,
+) -> Result<F::Output, PgError> {
+    tokio::time::timeout(after, fut)
+        .await
+        .map_err(|_| PgError::Timeout { operation, after })
+}

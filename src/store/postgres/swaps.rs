@@ -1,0 +1,203 @@
+//! `swap_events`: batched idempotent inserts and bounded retention deletes.
+
+use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use super::error::PgError;
+use super::pool::{checkout, with_timeout, PgPool, STATEMENT_TIMEOUT};
+use crate::domain::{Side, Swap, VenueTable};
+
+/// Most rows in one `INSERT` statement.
+pub const INSERT_CHUNK_ROWS: usize = 5_000;
+
+/// One `swap_events` row, owning its strings, so it can be built off the async path (on the
+/// parser pool) and handed to [`insert_swaps`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapRow {
+    /// Base58 transaction signature.
+    pub signature: String,
+    pub leg: i16,
+    pub slot: i64,
+    /// Unix seconds.
+    pub block_time: i64,
+    /// The venue's name from the venue table (`"unknown"` when none matched).
+    pub venue: String,
+    /// Base58 wallet that traded.
+    pub user_wallet: String,
+    pub side: Side,
+    /// Base58 mint of the token traded.
+    pub base_mint: String,
+    pub base_amount: u64,
+    pub base_decimals: i16,
+    pub quote_mint: String,
+    pub quote_amount: u64,
+    pub quote_decimals: i16,
+    pub sol_value_lamports: Option<u64>,
+}
+
+impl SwapRow {
+    /// The row of `swap`. `fallback_block_time` (unix seconds; the caller's receive time) is used
+    /// when the swap's block time is unknown, because the column is NOT NULL and retention and
+    /// windows key on it.
+    pub fn from_swap(swap: &Swap, venues: &VenueTable, fallback_block_time: i64) -> Self {
+        SwapRow {
+            signature: bs58::encode(swap.signature.0).into_string(),
+            leg: i16::from(swap.leg),
+            // Solana slots are ~2^28 today; a slot past i64::MAX cannot occur.
+            slot: i64::try_from(swap.slot).unwrap_or(i64::MAX),
+            block_time: swap.block_time.unwrap_or(fallback_block_time),
+            venue: venues.name(swap.venue).to_string(),
+            user_wallet: bs58::encode(swap.wallet.0).into_string(),
+            side: swap.side,
+            base_mint: bs58::encode(swap.mint.0).into_string(),
+            base_amount: swap.amount,
+            base_decimals: i16::from(swap.decimals),
+            quote_mint: bs58::encode(swap.quote_mint.0).into_string(),
+            quote_amount: swap.quote_amount,
+            quote_decimals: i16::from(swap.quote_decimals),
+            sol_value_lamports: swap.sol_value_lamports,
+        }
+    }
+}
+
+/// One statement per chunk: one array per column, unnested server-side. u64 amounts travel as
+/// decimal text and are cast to NUMERIC(20,0) (they do not fit BIGINT).
+const INSERT_SQL: &str = "\
+INSERT INTO swap_events (signature, leg, slot, block_time, venue, user_wallet, side, base_mint, \
+base_amount, base_decimals, quote_mint, quote_amount, quote_decimals, sol_value_lamports) \
+SELECT * FROM unnest($1::text[], $2::int2[], $3::int8[], $4::int8[], $5::text[], $6::text[], \
+$7::text[], $8::text[], $9::text[]::numeric[], $10::int2[], $11::text[], $12::text[]::numeric[], \
+$13::int2[], $14::text[]::numeric[]) \
+ON CONFLICT (signature, leg) DO NOTHING";
+
+/// Inserts `rows` into `swap_events` and returns how many were new: a `(signature, leg)` already
+/// stored (or repeated within `rows`) is skipped, so inserting the same batch twice stores it once
+/// and the second call returns 0.
+///
+/// All or nothing: the rows go in statements of at most [`INSERT_CHUNK_ROWS`] rows, all in one
+/// transaction, so `Ok` means every row of `rows` is durable (committed) and `Err` means none of
+/// them was written by this call — except after [`PgError::Timeout`], where the commit may have
+/// happened without its reply; retrying is always safe. An empty `rows` is a no-op that does not
+/// touch the pool.
+///
+/// Rows are written in `(signature, leg)` order, so concurrent callers inserting overlapping
+/// batches (a reclaimed entry finished twice) take their row locks in the same order and cannot
+/// deadlock each other.
+pub async fn insert_swaps(pool: &PgPool, rows: &[SwapRow]) -> Result<u64, PgError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut sorted: Vec<&SwapRow> = rows.iter().collect();
+    sorted.sort_unstable_by(|a, b| (&a.signature, a.leg).cmp(&(&b.signature, b.leg)));
+
+    let mut conn = checkout(pool).await?;
+    let chunks = sorted.len().div_ceil(INSERT_CHUNK_ROWS);
+    let budget = STATEMENT_TIMEOUT * u32::try_from(chunks).unwrap_or(u32::MAX);
+    if chunks == 1 {
+        // One statement is atomic by itself: no BEGIN/COMMIT round trips.
+        with_timeout("swap insert", budget, insert_chunk(&mut conn, &sorted)).await?
+    } else {
+        let sorted = &sorted;
+        with_timeout(
+            "swap insert",
+            budget,
+            conn.transaction(async move |conn| {
+                let mut inserted = 0;
+                for chunk in sorted.chunks(INSERT_CHUNK_ROWS) {
+                    inserted += insert_chunk(conn, chunk).await?;
+                }
+                Ok::<u64, PgError>(inserted)
+            }),
+        )
+        .await?
+    }
+}
+
+/// One `INSERT ... SELECT * FROM unnest(...)` of `rows`; the number of rows it inserted.
+async fn insert_chunk(conn: &mut AsyncPgConnection, rows: &[&SwapRow]) -> Result<u64, PgError> {
+    let n = rows.len();
+    let mut signature = Vec::with_capacity(n);
+    let mut leg = Vec::with_capacity(n);
+    let mut slot = Vec::with_capacity(n);
+    let mut block_time = Vec::with_capacity(n);
+    let mut venue = Vec::with_capacity(n);
+    let mut user_wallet = Vec::with_capacity(n);
+    let mut side = Vec::with_capacity(n);
+    let mut base_mint = Vec::with_capacity(n);
+    let mut base_amount = Vec::with_capacity(n);
+    let mut base_decimals = Vec::with_capacity(n);
+    let mut quote_mint = Vec::with_capacity(n);
+    let mut quote_amount = Vec::with_capacity(n);
+    let mut quote_decimals = Vec::with_capacity(n);
+    let mut sol_value = Vec::with_capacity(n);
+    for r in rows {
+        signature.push(r.signature.as_str());
+        leg.push(r.leg);
+        slot.push(r.slot);
+        block_time.push(r.block_time);
+        venue.push(r.venue.as_str());
+        user_wallet.push(r.user_wallet.as_str());
+        side.push(r.side.as_str());
+        base_mint.push(r.base_mint.as_str());
+        base_amount.push(r.base_amount.to_string());
+        base_decimals.push(r.base_decimals);
+        quote_mint.push(r.quote_mint.as_str());
+        quote_amount.push(r.quote_amount.to_string());
+        quote_decimals.push(r.quote_decimals);
+        sol_value.push(r.sol_value_lamports.map(|v| v.to_string()));
+    }
+    let inserted = diesel::sql_query(INSERT_SQL)
+        .bind::<Array<Text>, _>(signature)
+        .bind::<Array<SmallInt>, _>(leg)
+        .bind::<Array<BigInt>, _>(slot)
+        .bind::<Array<BigInt>, _>(block_time)
+        .bind::<Array<Text>, _>(venue)
+        .bind::<Array<Text>, _>(user_wallet)
+        .bind::<Array<Text>, _>(side)
+        .bind::<Array<Text>, _>(base_mint)
+        .bind::<Array<Text>, _>(base_amount)
+        .bind::<Array<SmallInt>, _>(base_decimals)
+        .bind::<Array<Text>, _>(quote_mint)
+        .bind::<Array<Text>, _>(quote_amount)
+        .bind::<Array<SmallInt>, _>(quote_decimals)
+        .bind::<Array<Nullable<Text>>, _>(sol_value)
+        .execute(conn)
+        .await?;
+    Ok(inserted as u64)
+}
+
+/// Deletes every `swap_events` row with `block_time < cutoff_block_time` (unix seconds), in
+/// statements of at most `batch` rows (each its own short transaction, so retention never holds
+/// long locks or bloats one transaction), until a statement finds nothing left. Returns the total
+/// deleted. Safe to run concurrently with inserts and with another retention run.
+pub async fn delete_swaps_before(
+    pool: &PgPool,
+    cutoff_block_time: i64,
+    batch: i64,
+) -> Result<u64, PgError> {
+    if batch <= 0 {
+        return Err(PgError::InvalidArgument(format!(
+            "retention batch must be ≥ 1, got {batch}"
+        )));
+    }
+    let mut conn = checkout(pool).await?;
+    let mut total = 0u64;
+    loop {
+        let deleted = with_timeout(
+            "swap retention delete",
+            STATEMENT_TIMEOUT,
+            diesel::sql_query(
+                "DELETE FROM swap_events WHERE ctid = ANY(ARRAY(\
+                 SELECT ctid FROM swap_events WHERE block_time < $1 LIMIT $2))",
+            )
+            .bind::<BigInt, _>(cutoff_block_time)
+            .bind::<BigInt, _>(batch)
+            .execute(&mut conn),
+        )
+        .await??;
+        if deleted == 0 {
+            return Ok(total);
+        }
+        total += deleted as u64;
+    }
+}
