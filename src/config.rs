@@ -103,6 +103,9 @@ pub struct IngestConfig {
     pub backlog_resume: u64,
     /// Transactions buffered between the gRPC reader and the Redis writer.
     pub buffer: usize,
+    /// 0: estimate block times at once from the newest known slot (no added latency). >0: wait up
+    /// to this long for each slot's `blocks_meta` (exact block times, up to a slot of latency).
+    pub block_time_hold_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +244,7 @@ impl Default for IngestConfig {
             backlog_cap: 500_000,
             backlog_resume: 400_000,
             buffer: 8192,
+            block_time_hold_ms: 0,
         }
     }
 }

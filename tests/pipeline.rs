@@ -353,3 +353,88 @@ async fn sigterm_drains_in_flight_work_and_exits_zero() {
     );
     assert!(daemon.log().contains("drained"), "{}", daemon.log());
 }
+
+/// Entries the group has acknowledged so far.
+async fn acknowledged(conn: &mut MultiplexedConnection) -> u64 {
+    group_info(conn).await.unwrap().acknowledged()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_down_for_20_seconds_acknowledges_nothing_unpersisted_and_catches_up() {
+    let mut env = Env::new();
+    let mut conn = env.conn().await;
+    let w = build(60);
+    let mut daemon = Daemon::start(&env.daemon_config(), "consume");
+    push(&mut conn, &w.payloads[..w.payloads.len() / 3]).await;
+    let c = conn.clone();
+    wait_until_async("the first third processed", Duration::from_secs(60), || {
+        let mut c = c.clone();
+        async move { group_info(&mut c).await.unwrap().backlog() == 0 }
+    })
+    .await;
+
+    env.pg.stop();
+    push(&mut conn, &w.payloads[w.payloads.len() / 3..]).await;
+    let acked_at_outage = acknowledged(&mut conn).await;
+    assert!(acked_at_outage > 0, "the first third was acknowledged");
+    let outage = std::time::Instant::now();
+    while outage.elapsed() < Duration::from_secs(20) {
+        assert_eq!(
+            acknowledged(&mut conn).await,
+            acked_at_outage,
+            "an entry was acknowledged while PostgreSQL was down"
+        );
+        assert!(
+            daemon.is_running(),
+            "daemon died during the outage:\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        group_info(&mut conn).await.unwrap().backlog() > 0,
+        "work was held during the outage"
+    );
+    env.pg.start();
+    wait_done(
+        &env,
+        &mut conn,
+        w.swap_rows,
+        &[&daemon],
+        Duration::from_secs(90),
+    )
+    .await;
+    assert_exact(&env, &mut conn, &w).await;
+    assert!(daemon.is_running());
+    assert!(daemon
+        .metrics()
+        .contains("pocketwatcher_postgres_errors_total"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_mid_run_loses_nothing() {
+    let mut env = Env::with_redis(TestRedis::start_persistent());
+    let mut conn = env.conn().await;
+    let w = build(60);
+    push(&mut conn, &w.payloads).await;
+    let mut daemon = Daemon::start(&env.daemon_config(), "consume");
+    let c = conn.clone();
+    let total = w.payloads.len() as u64;
+    wait_until_async("processing under way", Duration::from_secs(60), || {
+        let mut c = c.clone();
+        async move { group_info(&mut c).await.unwrap().lag < total }
+    })
+    .await;
+    env.redis.restart();
+    let mut conn = env.conn().await;
+    wait_done(
+        &env,
+        &mut conn,
+        w.swap_rows,
+        &[&daemon],
+        Duration::from_secs(90),
+    )
+    .await;
+    assert_exact(&env, &mut conn, &w).await;
+    assert!(daemon.is_running(), "{}", daemon.log());
+}

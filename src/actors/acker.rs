@@ -181,11 +181,29 @@ fn record_committed(
             }
         }
     }
-    if let Some(oldest) = plan.oldest {
-        let latency = now_ms().saturating_sub(oldest.ms) as f64 / 1000.0;
-        metrics::histogram!(m::END_TO_END_SECONDS).record(latency);
-    }
+    record_latencies(&plan.ids);
     if let Some(t) = newest_block_time {
         metrics::gauge!(m::BLOCK_TIME_LAG_SECONDS).set((now_ms() / 1000) as f64 - t as f64);
+    }
+}
+
+/// End-to-end latency (XADD by ingest → this commit) of every entry, bucketed here so the
+/// histogram sees one call per bucket rather than one per entry.
+fn record_latencies(ids: &[EntryId]) {
+    let now = now_ms();
+    let buckets = m::LATENCY_BUCKETS;
+    let mut counts = vec![0usize; buckets.len()];
+    let histogram = metrics::histogram!(m::END_TO_END_SECONDS);
+    for id in ids {
+        let seconds = now.saturating_sub(id.ms) as f64 / 1000.0;
+        match buckets.iter().position(|le| seconds <= *le) {
+            Some(i) => counts[i] += 1,
+            None => histogram.record(seconds),
+        }
+    }
+    for (le, n) in buckets.iter().zip(counts) {
+        if n > 0 {
+            histogram.record_many(*le, n);
+        }
     }
 }

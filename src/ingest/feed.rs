@@ -106,7 +106,7 @@ pub fn children(
         linger: Duration::from_millis(config.ingest.linger_ms),
         backlog_cap: config.ingest.backlog_cap,
         backlog_resume: config.ingest.backlog_resume,
-        max_hold: Duration::from_secs(3),
+        max_hold: Duration::from_millis(config.ingest.block_time_hold_ms),
     };
     let buffer = config.ingest.buffer;
     let checkpoint = Arc::new(Checkpoint::default());

@@ -1,9 +1,12 @@
 //! Holds transactions until their slot's block time is known, and tracks which slots are complete.
 //!
 //! A Yellowstone transaction update carries no block time; `blocks_meta` announces it once the
-//! block is done. Waiting for it (briefly) gives every transaction its real block time, so windows
-//! keyed by block time come out the same on a replay. A slot whose meta never comes is released
-//! after `max_hold` with an estimate from the nearest known slot (400 ms per slot).
+//! block is done, i.e. after its transactions. Two modes:
+//! - `max_hold` = 0 (default): estimate at once from the newest known slot (400 ms per slot, error
+//!   about a second), so ingest adds no latency. The estimate is written into the payload, so the
+//!   counters are still a pure function of the stream (a replay gives the same numbers).
+//! - `max_hold` > 0: wait up to that long for the slot's own block time (exact, but adds up to a
+//!   slot of latency). A slot whose meta never comes is released with an estimate.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -40,6 +43,12 @@ impl SlotBuffer {
         if tx.block_time.is_some() {
             return Some(tx);
         }
+        if self.max_hold.is_zero() {
+            if let Some(estimate) = self.estimate(tx.slot) {
+                tx.block_time = Some(estimate);
+                return Some(tx);
+            }
+        }
         self.waiting
             .entry(tx.slot)
             .or_insert_with(|| (now, Vec::new()))
@@ -71,10 +80,16 @@ impl SlotBuffer {
 
     /// Releases slots held longer than `max_hold`, with estimated block times.
     pub fn expire(&mut self, now: Instant) -> Vec<Transaction> {
+        // Without hold, transactions wait only for a first reference time (or 3 s at startup).
+        let hold = match (self.max_hold.is_zero(), self.times.is_empty()) {
+            (true, true) => Duration::from_secs(3),
+            (true, false) => Duration::ZERO,
+            (false, _) => self.max_hold,
+        };
         let stale: Vec<u64> = self
             .waiting
             .iter()
-            .filter(|(_, (since, _))| now.duration_since(*since) >= self.max_hold)
+            .filter(|(_, (since, _))| now.duration_since(*since) >= hold)
             .map(|(slot, _)| *slot)
             .collect();
         let mut out = Vec::new();
@@ -99,7 +114,8 @@ impl SlotBuffer {
             (_, Some(a)) => a,
             (None, None) => return None,
         };
-        Some(time + (slot as i64 - *known as i64) * SLOT_MS / 1000)
+        let offset_ms = (slot as i64 - *known as i64) * SLOT_MS;
+        Some(time + offset_ms.div_euclid(1000))
     }
 
     /// The oldest slot still held (its transactions are not in the stream yet).
@@ -164,6 +180,21 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].block_time, Some(1_002), "5 slots × 0.4 s later");
         assert_eq!(b.oldest_held(), None);
+    }
+
+    #[test]
+    fn without_hold_block_times_are_estimated_at_once() {
+        let mut b = SlotBuffer::new(Duration::ZERO);
+        let now = Instant::now();
+        // Nothing known yet: held until the first meta gives a reference.
+        assert!(b.push(tx(12), now).is_none());
+        let released = b.block_meta(10, Some(1_000));
+        assert!(released.is_empty());
+        assert_eq!(
+            b.expire(now).first().and_then(|t| t.block_time),
+            Some(1_000)
+        );
+        assert_eq!(b.push(tx(15), now).unwrap().block_time, Some(1_002));
     }
 
     #[test]

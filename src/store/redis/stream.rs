@@ -47,12 +47,19 @@ pub struct GroupInfo {
     pub lag: u64,
     pub consumers: u64,
     pub last_delivered: Option<EntryId>,
+    /// Entries ever delivered to the group (Redis ≥ 7).
+    pub entries_read: u64,
 }
 
 impl GroupInfo {
     /// Entries the group still has to finish.
     pub fn backlog(&self) -> u64 {
         self.pending + self.lag
+    }
+
+    /// Entries delivered and acknowledged.
+    pub fn acknowledged(&self) -> u64 {
+        self.entries_read.saturating_sub(self.pending)
     }
 }
 
@@ -397,6 +404,7 @@ pub async fn group_info<C: ConnectionLike>(conn: &mut C) -> Result<GroupInfo, Re
             last_delivered: get("last-delivered-id")
                 .and_then(as_text)
                 .and_then(|t| EntryId::parse(&t)),
+            entries_read: get("entries-read").and_then(as_int).unwrap_or(0),
         });
     }
     Ok(GroupInfo::default())
