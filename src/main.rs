@@ -52,6 +52,10 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Measure the whole pipeline: fake feed → daemon → Redis + PostgreSQL.
+    Bench(cli::bench::BenchArgs),
+    /// Serve the bundled transactions over a real Yellowstone gRPC server (for demos, tests, bench).
+    FakeGeyser(pocketwatcher::fake_geyser::args::FakeGeyserArgs),
     /// Print the swaps in getTransaction JSON files (one transaction per file, or JSON lines).
     Parse {
         /// Output format (one JSON object per swap).
@@ -80,6 +84,8 @@ fn main() -> ExitCode {
             explain,
             files,
         } => parse(explain, &files),
+        Command::FakeGeyser(args) => fake_geyser(args),
+        Command::Bench(args) => bench(args),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -108,6 +114,35 @@ fn replay(config: Option<PathBuf>, repeat: usize, paths: &[PathBuf]) -> anyhow::
         summary.written, summary.undecodable
     );
     Ok(if summary.undecodable > 0 { 1 } else { 0 })
+}
+
+fn bench(args: cli::bench::BenchArgs) -> anyhow::Result<i32> {
+    pocketwatcher::logging::init("warn", "human");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let r = runtime.block_on(cli::bench::bench(args))?;
+    println!("transactions        {}", r.transactions);
+    println!("duration            {:.2} s (first XADD to last XACK)", r.seconds);
+    println!("throughput          {:.0} tx/s", r.throughput);
+    println!("latency p50 / p99   {:.1} ms / {:.1} ms (ingest XADD to XACK)", r.p50_ms, r.p99_ms);
+    println!("peak RSS (daemon)   {:.1} MB", r.peak_rss_mb);
+    println!("Redis CPU           {:.2} us per transaction", r.redis_usec_per_tx);
+    for (name, calls, per_call, share) in &r.redis_top {
+        println!("  {name:<14} {calls:>10} calls {per_call:>9.2} us/call {:>5.1}%", share * 100.0);
+    }
+    Ok(0)
+}
+
+fn fake_geyser(args: pocketwatcher::fake_geyser::args::FakeGeyserArgs) -> anyhow::Result<i32> {
+    pocketwatcher::logging::init("info", "human");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(pocketwatcher::fake_geyser::args::run(args))?;
+    Ok(0)
 }
 
 fn parse(explain: bool, files: &[PathBuf]) -> anyhow::Result<i32> {

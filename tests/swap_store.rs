@@ -5,9 +5,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use pocketwatcher::store::postgres::{
-    connect, delete_swaps_before, insert_swaps, migration_names, run_migrations,
-    run_migrations_blocking, PgError, PgPool, SwapRow, CHECKOUT_TIMEOUT, INSERT_CHUNK_ROWS,
+    connect, delete_swaps_before, insert_swaps, insert_swaps_within, migration_names,
+    run_migrations, run_migrations_blocking, PgError, PgPool, SwapRow, CHECKOUT_TIMEOUT,
+    INSERT_CHUNK_ROWS,
 };
 
 use pocketwatcher::domain::Side;
@@ -344,6 +346,52 @@ async fn an_outage_gives_a_bounded_error_and_the_pool_recovers() {
     pg.start();
     assert_eq!(insert_swaps(&pool, &during).await.unwrap(), 10);
     assert_eq!(count(&pg, &db, ""), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_statement_times_out_and_a_retry_stores_the_batch_once() {
+    let pg = TestPostgres::new();
+    let (db, pool) = migrated_db(&pg).await;
+
+    // Another session holds the table: the insert blocks on its lock, as on a stuck server.
+    let mut locker = AsyncPgConnection::establish(&pg.url(&db)).await.unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    diesel::sql_query("LOCK TABLE swap_events IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+
+    let batch = rows("stuck", 100, 1_700_000_000);
+    let started = Instant::now();
+    let err = insert_swaps_within(&pool, &batch, Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PgError::Timeout { .. }) && err.is_retryable(),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The abandoned statement may still commit once the lock is gone ("timed out" means
+    // "unknown"); a retry is safe either way and the batch ends up stored exactly once.
+    diesel::sql_query("COMMIT")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let retried = insert_swaps(&pool, &batch).await.unwrap();
+    assert!(retried == 0 || retried == 100, "{retried}");
+    support::wait_until_async("the batch is stored", Duration::from_secs(10), || async {
+        count(&pg, &db, "") == 100
+    })
+    .await;
+    assert_eq!(insert_swaps(&pool, &batch).await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

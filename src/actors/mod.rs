@@ -83,24 +83,27 @@ pub fn install_metrics(listen: &str) -> anyhow::Result<()> {
 }
 
 pub fn redis_pool(config: &Config) -> anyhow::Result<deadpool_redis::Pool> {
-    let mut cfg = deadpool_redis::Config::from_url(config.redis.url.expose());
-    cfg.pool = Some(deadpool_redis::PoolConfig {
-        max_size: config.redis.pool_size,
-        timeouts: deadpool_redis::Timeouts {
-            wait: Some(Duration::from_secs(5)),
-            create: Some(Duration::from_secs(5)),
-            recycle: Some(Duration::from_secs(5)),
-        },
-        ..Default::default()
-    });
-    cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1))
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "redis pool for {}: {e}",
-                redact_url(config.redis.url.expose())
-            )
-        })
+    let cfg = deadpool_redis::Config::from_url(config.redis.url.expose());
+    let redacted = || redact_url(config.redis.url.expose());
+    cfg.builder()
+        .map_err(|e| anyhow::anyhow!("redis config for {}: {e}", redacted()))?
+        .max_size(config.redis.pool_size)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool_redis::Runtime::Tokio1)
+        // The client's default 500 ms response timeout is shorter than XREADGROUP BLOCK and than a
+        // large batch commit under load; a timed-out commit would be retried for nothing.
+        .post_create(deadpool_redis::Hook::sync_fn(|conn, _| {
+            conn.set_response_timeout(REDIS_RESPONSE_TIMEOUT);
+            Ok(())
+        }))
+        .build()
+        .map_err(|e| anyhow::anyhow!("redis pool for {}: {e}", redacted()))
 }
+
+/// Longest a Redis command may take before the connection reports an error.
+pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the daemon until a signal (exit 0 after draining) or a supervisor give-up (exit 1).
 /// Must run inside the actix system.
@@ -175,7 +178,8 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
         )?);
     }
 
-    let _supervisor = Supervisor::new(specs, config.supervisor.clone(), give_up_tx).start();
+    let _supervisor =
+        Supervisor::new(specs, config.supervisor.clone(), give_up_tx, shutdown_rx.clone()).start();
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;

@@ -39,10 +39,17 @@ pub struct Supervisor {
     children: Vec<Child>,
     config: SupervisorConfig,
     give_up: GiveUp,
+    /// Once shutdown starts, actors stop on purpose and are not rebuilt.
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Supervisor {
-    pub fn new(specs: Vec<ChildSpec>, config: SupervisorConfig, give_up: GiveUp) -> Self {
+    pub fn new(
+        specs: Vec<ChildSpec>,
+        config: SupervisorConfig,
+        give_up: GiveUp,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         let children = specs
             .into_iter()
             .map(|spec| Child {
@@ -60,10 +67,14 @@ impl Supervisor {
             children,
             config,
             give_up,
+            shutdown,
         }
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {
+        if *self.shutdown.borrow() {
+            return;
+        }
         let timeout = Duration::from_secs(self.config.heartbeat_secs.max(1) * 2);
         for (i, child) in self.children.iter().enumerate() {
             if child.restarting {
@@ -85,6 +96,9 @@ impl Supervisor {
     }
 
     fn failed(&mut self, i: usize, ctx: &mut Context<Self>) {
+        if *self.shutdown.borrow() {
+            return;
+        }
         let window = Duration::from_secs(self.config.restart_window_secs);
         let max = self.config.max_restarts as usize;
         let child = &mut self.children[i];

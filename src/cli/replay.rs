@@ -47,6 +47,7 @@ pub async fn replay(
         .get_multiplexed_async_connection()
         .await
         .context("connecting to Redis")?;
+    conn.set_response_timeout(crate::actors::REDIS_RESPONSE_TIMEOUT);
     ensure_group(&mut conn).await?;
     let mut payloads = Vec::new();
     let mut summary = ReplaySummary::default();

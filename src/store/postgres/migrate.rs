@@ -7,7 +7,7 @@ use diesel_async::{AsyncMigrationHarness, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::error::{scrub_password, PgError};
-use super::pool::{establish, with_timeout, CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
+use super::pool::{error_chain, establish, with_timeout, CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
 use crate::secret::redact_url;
 
 /// Every migration under `migrations/`, compiled in.
@@ -45,7 +45,7 @@ pub async fn run_migrations(url: &str) -> Result<Vec<String>, PgError> {
 
     let mut conn = establish(url).await.map_err(|e| PgError::Connect {
         target: redact_url(url),
-        message: scrub_password(&e.to_string(), url),
+        message: scrub_password(&error_chain(&e), url),
     })?;
 
     // Wait for any other migrator, but not for ever (lock_timeout also bounds each migration's

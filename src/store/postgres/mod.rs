@@ -18,4 +18,6 @@ pub mod swaps;
 pub use error::PgError;
 pub use migrate::{migration_names, run_migrations, run_migrations_blocking, MIGRATIONS};
 pub use pool::{connect, PgConn, PgPool, CHECKOUT_TIMEOUT, CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
-pub use swaps::{delete_swaps_before, insert_swaps, SwapRow, INSERT_CHUNK_ROWS};
+pub use swaps::{
+    delete_swaps_before, insert_swaps, insert_swaps_within, SwapRow, INSERT_CHUNK_ROWS,
+};

@@ -51,7 +51,7 @@ pub async fn connect(url: &str, max_size: usize) -> Result<PgPool, PgError> {
     };
     let mut conn = match tokio::time::timeout(CHECKOUT_TIMEOUT, pool.get()).await {
         Ok(Ok(conn)) => conn,
-        Ok(Err(e)) => return Err(connect_error(e.to_string())),
+        Ok(Err(e)) => return Err(connect_error(error_chain(&e))),
         Err(_) => {
             return Err(connect_error(format!(
                 "timed out after {CHECKOUT_TIMEOUT:?}"
@@ -64,7 +64,7 @@ pub async fn connect(url: &str, max_size: usize) -> Result<PgPool, PgError> {
         diesel::sql_query("SELECT 1").execute(&mut *conn),
     )
     .await?
-    .map_err(|e| connect_error(e.to_string()))?;
+    .map_err(|e| connect_error(error_chain(&e)))?;
     Ok(pool)
 }
 
@@ -82,7 +82,29 @@ pub(crate) async fn establish(url: &str) -> Result<AsyncPgConnection, Connection
 pub(crate) async fn checkout(pool: &PgPool) -> Result<PgConn, PgError> {
     with_timeout("connection checkout", CHECKOUT_TIMEOUT, pool.get())
         .await?
-        .map_err(|e| PgError::Pool(e.to_string()))
+        .map_err(|e| PgError::Pool(error_chain(&e)))
+}
+
+/// `e` and its sources, `outer: inner: root` (tokio-postgres puts the useful part, such as
+/// "Connection refused", in a source).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Drops `conn` for good instead of returning it to the pool: after a timeout its state is
+/// unknown (a statement may still be running on it). The pool makes a new one when needed.
+pub(crate) fn discard(conn: PgConn) {
+    drop(PgConn::take(conn));
 }
 
 /// `fut` within `after`, or [`PgError::Timeout`] naming `operation`.

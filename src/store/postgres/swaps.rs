@@ -1,10 +1,12 @@
 //! `swap_events`: batched idempotent inserts and bounded retention deletes.
 
+use std::time::Duration;
+
 use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::error::PgError;
-use super::pool::{checkout, with_timeout, PgPool, STATEMENT_TIMEOUT};
+use super::pool::{checkout, discard, with_timeout, PgPool, STATEMENT_TIMEOUT};
 use crate::domain::{Side, Swap, VenueTable};
 
 /// Most rows in one `INSERT` statement.
@@ -81,9 +83,19 @@ ON CONFLICT (signature, leg) DO NOTHING";
 /// touch the pool.
 ///
 /// Rows are written in `(signature, leg)` order, so concurrent callers inserting overlapping
-/// batches (a reclaimed entry finished twice) take their row locks in the same order and cannot
-/// deadlock each other.
+/// batches (a reclaimed entry finished twice) wait on each other's keys in the same order (unnest
+/// feeds rows in array order) instead of deadlocking.
 pub async fn insert_swaps(pool: &PgPool, rows: &[SwapRow]) -> Result<u64, PgError> {
+    insert_swaps_within(pool, rows, STATEMENT_TIMEOUT).await
+}
+
+/// [`insert_swaps`] with a budget of `per_statement` per 5,000-row statement instead of
+/// [`STATEMENT_TIMEOUT`]. On [`PgError::Timeout`] the connection is discarded, not reused.
+pub async fn insert_swaps_within(
+    pool: &PgPool,
+    rows: &[SwapRow],
+    per_statement: Duration,
+) -> Result<u64, PgError> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -92,10 +104,10 @@ pub async fn insert_swaps(pool: &PgPool, rows: &[SwapRow]) -> Result<u64, PgErro
 
     let mut conn = checkout(pool).await?;
     let chunks = sorted.len().div_ceil(INSERT_CHUNK_ROWS);
-    let budget = STATEMENT_TIMEOUT * u32::try_from(chunks).unwrap_or(u32::MAX);
-    if chunks == 1 {
+    let budget = per_statement.saturating_mul(u32::try_from(chunks).unwrap_or(u32::MAX));
+    let result = if chunks == 1 {
         // One statement is atomic by itself: no BEGIN/COMMIT round trips.
-        with_timeout("swap insert", budget, insert_chunk(&mut conn, &sorted)).await?
+        with_timeout("swap insert", budget, insert_chunk(&mut conn, &sorted)).await
     } else {
         let sorted = &sorted;
         with_timeout(
@@ -109,7 +121,14 @@ pub async fn insert_swaps(pool: &PgPool, rows: &[SwapRow]) -> Result<u64, PgErro
                 Ok::<u64, PgError>(inserted)
             }),
         )
-        .await?
+        .await
+    };
+    match result {
+        Ok(inserted) => inserted,
+        Err(timeout) => {
+            discard(conn);
+            Err(timeout)
+        }
     }
 }
 
@@ -183,7 +202,7 @@ pub async fn delete_swaps_before(
     let mut conn = checkout(pool).await?;
     let mut total = 0u64;
     loop {
-        let deleted = with_timeout(
+        let result = with_timeout(
             "swap retention delete",
             STATEMENT_TIMEOUT,
             diesel::sql_query(
@@ -194,10 +213,74 @@ pub async fn delete_swaps_before(
             .bind::<BigInt, _>(batch)
             .execute(&mut conn),
         )
-        .await??;
+        .await;
+        let deleted = match result {
+            Ok(deleted) => deleted?,
+            Err(timeout) => {
+                discard(conn);
+                return Err(timeout);
+            }
+        };
         if deleted == 0 {
             return Ok(total);
         }
         total += deleted as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::test_support::key;
+    use crate::domain::{Signature, Venue, WSOL_MINT};
+
+    fn swap() -> Swap {
+        Swap {
+            signature: Signature([7; 64]),
+            slot: 312_000_000,
+            block_time: Some(1_700_000_123),
+            leg: 1,
+            wallet: key(1),
+            side: Side::Sell,
+            mint: key(2),
+            amount: u64::MAX,
+            decimals: 6,
+            quote_mint: WSOL_MINT,
+            quote_amount: 42,
+            quote_decimals: 9,
+            sol_value_lamports: None,
+            venue: Venue(0),
+        }
+    }
+
+    #[test]
+    fn rows_carry_base58_keys_venue_names_and_exact_amounts() {
+        let venues = VenueTable::default();
+        let s = swap();
+        let row = SwapRow::from_swap(&s, &venues, 5);
+        assert_eq!(row.signature, s.signature.to_string());
+        assert_eq!(row.user_wallet, s.wallet.to_string());
+        assert_eq!(row.base_mint, s.mint.to_string());
+        assert_eq!(row.quote_mint, WSOL_MINT.to_string());
+        assert_eq!(row.venue, venues.name(Venue(0)));
+        assert_ne!(row.venue, "unknown");
+        assert_eq!(
+            (row.leg, row.slot, row.block_time),
+            (1, 312_000_000, 1_700_000_123)
+        );
+        assert_eq!(row.side, Side::Sell);
+        assert_eq!((row.base_amount, row.base_decimals), (u64::MAX, 6));
+        assert_eq!((row.quote_amount, row.quote_decimals), (42, 9));
+        assert_eq!(row.sol_value_lamports, None);
+    }
+
+    #[test]
+    fn a_missing_block_time_takes_the_fallback_and_unknown_venues_say_so() {
+        let mut s = swap();
+        s.block_time = None;
+        s.venue = Venue::UNKNOWN;
+        let row = SwapRow::from_swap(&s, &VenueTable::default(), 1_699_999_999);
+        assert_eq!(row.block_time, 1_699_999_999);
+        assert_eq!(row.venue, "unknown");
     }
 }

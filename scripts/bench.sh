@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Whole-pipeline benchmark on throwaway Redis and PostgreSQL:
+#   bash scripts/bench.sh [COUNT] [RATE]      (defaults: 500000 transactions, unlimited rate)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib/services.sh
+count=${1:-500000}
+rate=${2:-0}
+work=$(mktemp -d /tmp/pw-bench.XXXXXX)
+trap 'stop_services' EXIT
+start_services "$work/services"
+cargo build --release --quiet
+cat > "$work/bench.toml" <<TOML
+[redis]
+url = "$REDIS_URL"
+pool_size = 16
+[postgres]
+url = "$POSTGRES_URL"
+pool_size = 4
+[ingest]
+batch_size = 1000
+[consume]
+read_count = 2000
+pipeline_depth = 4
+[log]
+level = "warn"
+TOML
+./target/release/pocketwatcher bench --config "$work/bench.toml" --count "$count" --rate "$rate"
