@@ -119,6 +119,9 @@ pub struct ConsumeConfig {
     pub read_count: usize,
     /// XREADGROUP BLOCK.
     pub block_ms: u64,
+    /// While other batches are in flight, a batch less than half full waits up to this long for
+    /// more entries (bigger batches cost Redis less per entry).
+    pub linger_ms: u64,
     /// Batches in flight between read and acknowledgement.
     pub pipeline_depth: usize,
     /// Parser threads (0 = one per core).
@@ -256,6 +259,7 @@ impl Default for ConsumeConfig {
             instance: "0".into(),
             read_count: 1000,
             block_ms: 500,
+            linger_ms: 20,
             pipeline_depth: 3,
             parser_threads: 0,
         }

@@ -124,13 +124,25 @@ fn bench(args: cli::bench::BenchArgs) -> anyhow::Result<i32> {
         .build()?;
     let r = runtime.block_on(cli::bench::bench(args))?;
     println!("transactions        {}", r.transactions);
-    println!("duration            {:.2} s (first XADD to last XACK)", r.seconds);
+    println!(
+        "duration            {:.2} s (first XADD to last XACK)",
+        r.seconds
+    );
     println!("throughput          {:.0} tx/s", r.throughput);
-    println!("latency p50 / p99   {:.1} ms / {:.1} ms (ingest XADD to XACK)", r.p50_ms, r.p99_ms);
+    println!(
+        "latency p50 / p99   {:.1} ms / {:.1} ms (ingest XADD to XACK)",
+        r.p50_ms, r.p99_ms
+    );
     println!("peak RSS (daemon)   {:.1} MB", r.peak_rss_mb);
-    println!("Redis CPU           {:.2} us per transaction", r.redis_usec_per_tx);
+    println!(
+        "Redis CPU           {:.2} us per transaction",
+        r.redis_usec_per_tx
+    );
     for (name, calls, per_call, share) in &r.redis_top {
-        println!("  {name:<14} {calls:>10} calls {per_call:>9.2} us/call {:>5.1}%", share * 100.0);
+        println!(
+            "  {name:<14} {calls:>10} calls {per_call:>9.2} us/call {:>5.1}%",
+            share * 100.0
+        );
     }
     Ok(0)
 }

@@ -19,6 +19,7 @@ install_missing() {
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     [[ -n "$(pg_bin)" && -x "$(pg_bin)/initdb" ]] || missing+=(postgresql)
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
     if ((${#missing[@]})); then
         echo "installing ${missing[*]} (Debian packages)" >&2
         local sudo=()

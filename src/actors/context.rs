@@ -73,6 +73,8 @@ pub struct PipelineContext {
     pub ttls: Ttls,
     pub read_count: usize,
     pub block_ms: u64,
+    /// How long a small batch may wait for more entries while the pipeline is busy.
+    pub linger: Duration,
     pub pipeline_depth: usize,
     pub permits: Arc<Semaphore>,
     pub in_flight: InFlight,

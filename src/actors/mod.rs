@@ -154,6 +154,7 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
             },
             read_count: config.consume.read_count,
             block_ms: config.consume.block_ms,
+            linger: Duration::from_millis(config.consume.linger_ms),
             pipeline_depth: config.consume.pipeline_depth,
             permits: Arc::new(Semaphore::new(config.consume.pipeline_depth)),
             in_flight: Default::default(),
@@ -178,8 +179,13 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
         )?);
     }
 
-    let _supervisor =
-        Supervisor::new(specs, config.supervisor.clone(), give_up_tx, shutdown_rx.clone()).start();
+    let _supervisor = Supervisor::new(
+        specs,
+        config.supervisor.clone(),
+        give_up_tx,
+        shutdown_rx.clone(),
+    )
+    .start();
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;

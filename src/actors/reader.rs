@@ -64,7 +64,6 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
             Some(after) => read_own_pending(&mut conn, &p.consumer, p.read_count, after).await,
             None => read_new(&mut conn, &p.consumer, p.read_count, p.block_ms).await,
         };
-        drop(conn);
         let entries = match read {
             Ok(entries) => entries,
             Err(e) => {
@@ -77,11 +76,17 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
                 } else {
                     warn!(error = %e, "reader: XREADGROUP failed");
                 }
+                drop(conn);
                 tokio::time::sleep(backoff.next_delay()).await;
                 continue;
             }
         };
         backoff.reset();
+        let mut entries = entries;
+        if history.is_none() && !entries.is_empty() {
+            top_up(&p, &mut conn, &mut entries).await;
+        }
+        drop(conn);
         if let Some(after) = history {
             match entries.last() {
                 Some(last) => {
@@ -112,6 +117,30 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
             // The parser is being rebuilt; the entries stay pending and come back.
             p.in_flight.remove(&ids);
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// Under load, small batches waste Redis work (every distinct key and the commit itself cost the
+/// same for 50 entries as for 2,000). When other batches are already in flight and this read came
+/// back less than half full, keep reading for up to `linger` before dispatching. With an idle
+/// pipeline the batch goes at once, so low load adds no latency.
+async fn top_up(
+    p: &PipelineContext,
+    conn: &mut deadpool_redis::Connection,
+    entries: &mut Vec<crate::store::redis::stream::StreamEntry>,
+) {
+    let others_in_flight = p.permits.available_permits() + 1 < p.pipeline_depth;
+    if !others_in_flight || p.linger.is_zero() {
+        return;
+    }
+    let started = Instant::now();
+    while entries.len() < p.read_count / 2 && started.elapsed() < p.linger {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let want = p.read_count - entries.len();
+        match read_new(conn, &p.consumer, want, 0).await {
+            Ok(more) => entries.extend(more),
+            Err(_) => return,
         }
     }
 }

@@ -54,20 +54,31 @@ pub struct BenchReport {
 pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let config = Config::load(&args.config, &ProcessEnv)?;
     let client = redis::Client::open(config.redis.url.expose()).context("redis URL")?;
-    let mut conn = client.get_multiplexed_async_connection().await.context("Redis")?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .context("Redis")?;
     conn.set_response_timeout(crate::actors::REDIS_RESPONSE_TIMEOUT);
-    let existing: u64 = redis::cmd("XLEN").arg(keys::STREAM).query_async(&mut conn).await?;
+    let existing: u64 = redis::cmd("XLEN")
+        .arg(keys::STREAM)
+        .query_async(&mut conn)
+        .await?;
     if existing > 0 {
         bail!("stream:tx already holds {existing} entries: bench needs an empty, throwaway Redis (scripts/bench.sh starts one)");
     }
-    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut conn).await?;
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await?;
 
     let mut geyser_config = FakeGeyserConfig::new(&args.fixtures);
     geyser_config.count = args.count;
     geyser_config.rate = args.rate;
     geyser_config.channel_capacity = 50_000;
     geyser_config.lag_timeout = Duration::from_secs(120);
-    let geyser = FakeGeyser::start(geyser_config).await.context("fake geyser")?;
+    let geyser = FakeGeyser::start(geyser_config)
+        .await
+        .context("fake geyser")?;
 
     let metrics_port = free_port()?;
     let dir = std::env::temp_dir().join(format!("pw-bench-{}", std::process::id()));
@@ -79,7 +90,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
         override_sections(&original, &geyser.endpoint(), metrics_port),
     )?;
     let log_path = dir.join("daemon.log");
-    let mut daemon = spawn_daemon(&daemon_config, &log_path)?;
+    let mut daemon = ChildGuard(spawn_daemon(&daemon_config, &log_path)?);
 
     let started = Instant::now();
     let deadline = Duration::from_secs(args.timeout_secs);
@@ -87,12 +98,17 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let mut last_report = Instant::now();
     let progress = Progress::new(args.count);
     let finished_at = loop {
-        if let Some(status) = daemon.try_wait()? {
-            bail!("daemon exited early ({status}); log: {}", log_path.display());
+        if let Some(status) = daemon.0.try_wait()? {
+            bail!(
+                "daemon exited early ({status}); log: {}",
+                log_path.display()
+            );
         }
         if started.elapsed() > deadline {
-            let _ = daemon.kill();
-            bail!("bench did not finish within {deadline:?}; log: {}", log_path.display());
+            bail!(
+                "bench did not finish within {deadline:?}; log: {}",
+                log_path.display()
+            );
         }
         if first_xadd_ms.is_none() {
             let first: redis::Value = redis::cmd("XRANGE")
@@ -110,7 +126,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
         // (the subscription asks for failed=false), so completion compares against `sent`.
         let sent = geyser.sent();
         if geyser.head() >= args.count && info.entries_read >= sent && info.backlog() == 0 {
-            let ingested = scrape(metrics_port, "pocketwatcher_entries_ingested_total").unwrap_or(0.0) as u64;
+            let ingested =
+                scrape(metrics_port, "pocketwatcher_entries_ingested_total").unwrap_or(0.0) as u64;
             if ingested >= sent {
                 break Instant::now();
             }
@@ -127,21 +144,28 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let seconds = (now_ms - first_ms) as f64 / 1000.0 - finished_at.elapsed().as_secs_f64();
     let metrics = fetch_metrics(metrics_port).unwrap_or_default();
     let (p50, p99) = quantiles(&metrics, "pocketwatcher_end_to_end_seconds");
-    let peak_rss_mb = peak_rss_kb(daemon.id()).unwrap_or(0) as f64 / 1024.0;
+    let peak_rss_mb = peak_rss_kb(daemon.0.id()).unwrap_or(0) as f64 / 1024.0;
     let transactions = geyser.sent();
     let stats = redis_commandstats(&mut conn).await.unwrap_or_default();
     let redis_usec: f64 = stats.iter().map(|(_, _, usec)| usec).sum();
     let mut redis_top: Vec<(String, u64, f64, f64)> = stats
         .iter()
         .map(|(name, calls, usec)| {
-            (name.clone(), *calls, usec / (*calls).max(1) as f64, usec / redis_usec.max(1e-9))
+            (
+                name.clone(),
+                *calls,
+                usec / (*calls).max(1) as f64,
+                usec / redis_usec.max(1e-9),
+            )
         })
         .collect();
     redis_top.sort_by(|a, b| b.3.total_cmp(&a.3));
     redis_top.truncate(16);
 
-    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
-    let _ = daemon.wait();
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.0.id().to_string()])
+        .status();
+    let _ = daemon.0.wait();
     geyser.shutdown().await;
     Ok(BenchReport {
         transactions,
@@ -155,10 +179,26 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     })
 }
 
+/// Kills the daemon if the bench stops early (error, timeout, ctrl-c unwinding).
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Replaces the `[yellowstone]` endpoint and `[metrics]` listen address of the user's config.
 fn override_sections(original: &str, endpoint: &str, metrics_port: u16) -> String {
     let mut value: toml::Table = original.parse().unwrap_or_default();
-    let mut y = value.get("yellowstone").and_then(|v| v.as_table()).cloned().unwrap_or_default();
+    let mut y = value
+        .get("yellowstone")
+        .and_then(|v| v.as_table())
+        .cloned()
+        .unwrap_or_default();
     y.insert("endpoint".into(), endpoint.into());
     value.insert("yellowstone".into(), y.into());
     let mut m = toml::Table::new();
@@ -180,7 +220,9 @@ fn spawn_daemon(config: &Path, log: &Path) -> anyhow::Result<Child> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn first_entry_ms(v: &redis::Value) -> Option<u64> {
@@ -199,7 +241,8 @@ fn first_entry_ms(v: &redis::Value) -> Option<u64> {
 fn fetch_metrics(port: u16) -> Option<String> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
@@ -220,7 +263,11 @@ pub fn quantiles(text: &str, name: &str) -> (f64, f64) {
         .filter(|l| l.starts_with(&format!("{name}_bucket")))
         .filter_map(|l| {
             let le = l.split("le=\"").nth(1)?.split('"').next()?;
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
             let count: f64 = l.rsplit(' ').next()?.parse().ok()?;
             Some((le, count))
         })
@@ -260,15 +307,30 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
 async fn redis_commandstats(
     conn: &mut redis::aio::MultiplexedConnection,
 ) -> anyhow::Result<Vec<(String, u64, f64)>> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await?;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await?;
     let mut out = Vec::new();
     for line in info.lines().filter(|l| l.starts_with("cmdstat_")) {
         let Some((name, rest)) = line.split_once(':') else {
             continue;
         };
-        let fields: HashMap<&str, &str> = rest.split(',').filter_map(|kv| kv.split_once('=')).collect();
-        let num = |k: &str| fields.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        out.push((name.trim_start_matches("cmdstat_").to_string(), num("calls") as u64, num("usec")));
+        let fields: HashMap<&str, &str> = rest
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let num = |k: &str| {
+            fields
+                .get(k)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        out.push((
+            name.trim_start_matches("cmdstat_").to_string(),
+            num("calls") as u64,
+            num("usec"),
+        ));
     }
     Ok(out)
 }
@@ -291,7 +353,11 @@ impl Progress {
 
     fn show(&self, done: u64, elapsed: Duration) {
         let rate = done as f64 / elapsed.as_secs_f64().max(1e-9);
-        let eta = if rate > 0.0 { (self.total.saturating_sub(done)) as f64 / rate } else { 0.0 };
+        let eta = if rate > 0.0 {
+            (self.total.saturating_sub(done)) as f64 / rate
+        } else {
+            0.0
+        };
         let pct = done as f64 * 100.0 / self.total.max(1) as f64;
         if self.tty {
             let filled = (pct / 5.0) as usize;
@@ -303,7 +369,10 @@ impl Progress {
             );
         } else if self.last_line.get().elapsed() >= Duration::from_secs(10) {
             self.last_line.set(Instant::now());
-            eprintln!("bench: {done}/{} acknowledged ({pct:.1}%), {rate:.0} tx/s, ETA {eta:.0}s", self.total);
+            eprintln!(
+                "bench: {done}/{} acknowledged ({pct:.1}%), {rate:.0} tx/s, ETA {eta:.0}s",
+                self.total
+            );
         }
     }
 
@@ -329,6 +398,10 @@ mod tests {
     #[test]
     fn config_overrides_keep_the_rest() {
         let out = override_sections("[redis]\nurl = \"redis://x/\"\n", "http://127.0.0.1:5", 9);
-        assert!(out.contains("redis://x/") && out.contains("http://127.0.0.1:5") && out.contains("127.0.0.1:9"));
+        assert!(
+            out.contains("redis://x/")
+                && out.contains("http://127.0.0.1:5")
+                && out.contains("127.0.0.1:9")
+        );
     }
 }

@@ -58,21 +58,37 @@ impl Default for Signature {
     }
 }
 
-fn decode_base58<const N: usize>(text: &str, field: &'static str) -> Result<[u8; N], DecodeError> {
-    let mut out = [0u8; N];
-    match bs58::decode(text).onto(&mut out[..]) {
-        Ok(n) if n == N => Ok(out),
-        _ => Err(DecodeError::InvalidKey {
-            field,
-            value: text.chars().take(100).collect(),
-        }),
+fn invalid(text: &str, field: &'static str) -> DecodeError {
+    DecodeError::InvalidKey {
+        field,
+        value: text.chars().take(100).collect(),
+    }
+}
+
+impl Pubkey {
+    /// Base58 text (five8: the specialised 32-byte codec, about ten times faster than a general
+    /// base58 encoder — keys are encoded for every Redis key name and every stored row).
+    pub fn to_base58(&self) -> String {
+        let mut out = [0u8; five8::BASE58_ENCODED_32_MAX_LEN];
+        let len = five8::encode_32(&self.0, &mut out) as usize;
+        String::from_utf8_lossy(&out[..len]).into_owned()
+    }
+}
+
+impl Signature {
+    pub fn to_base58(&self) -> String {
+        let mut out = [0u8; five8::BASE58_ENCODED_64_MAX_LEN];
+        let len = five8::encode_64(&self.0, &mut out) as usize;
+        String::from_utf8_lossy(&out[..len]).into_owned()
     }
 }
 
 impl Pubkey {
     /// Parses base58 text; `field` names the input for the error message.
     pub fn parse(text: &str, field: &'static str) -> Result<Self, DecodeError> {
-        decode_base58::<32>(text, field).map(Pubkey)
+        let mut out = [0u8; 32];
+        five8::decode_32(text.as_bytes(), &mut out).map_err(|_| invalid(text, field))?;
+        Ok(Pubkey(out))
     }
 
     /// Builds a key from raw bytes (protobuf carries keys as bytes).
@@ -90,7 +106,9 @@ impl Pubkey {
 impl Signature {
     /// Parses base58 text; `field` names the input for the error message.
     pub fn parse(text: &str, field: &'static str) -> Result<Self, DecodeError> {
-        decode_base58::<64>(text, field).map(Signature)
+        let mut out = [0u8; 64];
+        five8::decode_64(text.as_bytes(), &mut out).map_err(|_| invalid(text, field))?;
+        Ok(Signature(out))
     }
 
     /// Builds a signature from raw bytes (protobuf carries signatures as bytes).
@@ -121,7 +139,7 @@ impl FromStr for Signature {
 
 impl fmt::Display for Pubkey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(self.0).into_string())
+        f.write_str(&self.to_base58())
     }
 }
 
@@ -133,7 +151,7 @@ impl fmt::Debug for Pubkey {
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(self.0).into_string())
+        f.write_str(&self.to_base58())
     }
 }
 
@@ -216,6 +234,28 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("signature"), "{err}");
         assert!(Pubkey::from_slice(&[1, 2, 3], "owner").is_err());
+    }
+
+    #[test]
+    fn agrees_with_a_general_base58_codec() {
+        for seed in 0..200u32 {
+            let mut k = [0u8; 32];
+            for (i, b) in k.iter_mut().enumerate() {
+                *b = (seed.wrapping_mul(2_654_435_761).rotate_left(i as u32) >> 7) as u8;
+            }
+            if seed % 7 == 0 {
+                k[..(seed as usize % 5)].fill(0); // leading zeros become leading '1's
+            }
+            let text = bs58::encode(k).into_string();
+            assert_eq!(Pubkey(k).to_string(), text);
+            assert_eq!(Pubkey::parse(&text, "k").unwrap(), Pubkey(k));
+            let mut s = [0u8; 64];
+            s[..32].copy_from_slice(&k);
+            s[32..].copy_from_slice(&k);
+            let text = bs58::encode(s).into_string();
+            assert_eq!(Signature(s).to_string(), text);
+            assert_eq!(Signature::parse(&text, "s").unwrap(), Signature(s));
+        }
     }
 
     #[test]

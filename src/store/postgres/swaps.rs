@@ -43,18 +43,18 @@ impl SwapRow {
     /// windows key on it.
     pub fn from_swap(swap: &Swap, venues: &VenueTable, fallback_block_time: i64) -> Self {
         SwapRow {
-            signature: bs58::encode(swap.signature.0).into_string(),
+            signature: swap.signature.to_base58(),
             leg: i16::from(swap.leg),
             // Solana slots are ~2^28 today; a slot past i64::MAX cannot occur.
             slot: i64::try_from(swap.slot).unwrap_or(i64::MAX),
             block_time: swap.block_time.unwrap_or(fallback_block_time),
             venue: venues.name(swap.venue).to_string(),
-            user_wallet: bs58::encode(swap.wallet.0).into_string(),
+            user_wallet: swap.wallet.to_base58(),
             side: swap.side,
-            base_mint: bs58::encode(swap.mint.0).into_string(),
+            base_mint: swap.mint.to_base58(),
             base_amount: swap.amount,
             base_decimals: i16::from(swap.decimals),
-            quote_mint: bs58::encode(swap.quote_mint.0).into_string(),
+            quote_mint: swap.quote_mint.to_base58(),
             quote_amount: swap.quote_amount,
             quote_decimals: i16::from(swap.quote_decimals),
             sol_value_lamports: swap.sol_value_lamports,

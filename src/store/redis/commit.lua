@@ -1,35 +1,37 @@
 -- Closes one batch atomically: either everything below happens, or nothing does.
--- ARGV is a flat program built by commit.rs; sections are read in order.
+-- ARGV is a flat program built by commit.rs; sections are read in order. Only the writes that are
+-- not idempotent live here (counters, duplicate markers, dead letters, XACK); idempotent ones
+-- (HyperLogLog adds, first-seen, the active-mints index) are sent before this script in the same
+-- round trip, where repeating them is harmless.
 local a = ARGV
-local i = 1
-local function nxt()
-  local v = a[i]
-  i = i + 1
-  return v
+local i = 6
+local stream, group, consumer, dead_stream, dedup_ttl = a[1], a[2], a[3], a[4], a[5]
+
+local function slice(first, count)
+  local t = {}
+  for k = 0, count - 1 do t[k + 1] = a[first + k] end
+  return t
 end
-local function call_chunked(cmd, key, list, extra)
-  -- Lua's unpack has a stack limit: send long member lists in slices.
+
+-- Lua's unpack has a stack limit: call variadic commands in slices of at most 1000 items.
+local function variadic(cmd, key, extra, list)
   local step = 1000
   for s = 1, #list, step do
-    local slice = {}
-    for k = s, math.min(s + step - 1, #list) do slice[#slice + 1] = list[k] end
+    local part = {}
+    for k = s, math.min(s + step - 1, #list) do part[#part + 1] = list[k] end
     if extra then
-      redis.call(cmd, key, extra, unpack(slice))
+      redis.call(cmd, key, extra, unpack(part))
     else
-      redis.call(cmd, key, unpack(slice))
+      redis.call(cmd, key, unpack(part))
     end
   end
 end
 
-local stream, group, consumer, dead_stream = nxt(), nxt(), nxt(), nxt()
-local dedup_ttl = nxt()
-
 -- 1. Every entry must still be pending for this consumer; otherwise another consumer owns it now
 --    (reclaimed while we were slow) and will apply it itself.
-local n = tonumber(nxt())
-local ids = {}
-for k = 1, n do ids[k] = nxt() end
-local lo, hi = nxt(), nxt()
+local n = tonumber(a[i]); i = i + 1
+local ids = slice(i, n); i = i + n
+local lo, hi = a[i], a[i + 1]; i = i + 2
 if n > 0 then
   local limit = n * 2 + 64
   local rows = redis.call('XPENDING', stream, group, lo, hi, limit, consumer)
@@ -40,11 +42,7 @@ if n > 0 then
   for k = 1, n do
     local id = ids[k]
     if not owned[id] then
-      if truncated then
-        if #redis.call('XPENDING', stream, group, id, id, 1, consumer) == 0 then
-          lost[#lost + 1] = id
-        end
-      else
+      if not truncated or #redis.call('XPENDING', stream, group, id, id, 1, consumer) == 0 then
         lost[#lost + 1] = id
       end
     end
@@ -52,55 +50,56 @@ if n > 0 then
   if #lost > 0 then return {'lost', lost} end
 end
 
--- 2. Duplicate guard: a signature already committed from another entry is not counted again.
-local nh = tonumber(nxt())
-local claimed = {}
+-- 2. Duplicate guard: a signature already counted from another entry is not counted again. One
+--    SMISMEMBER and one SADD per marker set (a few per batch), not one call per signature.
+local nsets = tonumber(a[i]); i = i + 1
+local sets = {}
 local dups = {}
-for h = 1, nh do
-  local key = nxt()
-  local nf = tonumber(nxt())
-  for f = 1, nf do
-    local field = nxt()
-    if redis.call('HSETNX', key, field, '1') == 1 then
-      claimed[#claimed + 1] = {key, field}
-    else
-      dups[#dups + 1] = field
+for s = 1, nsets do
+  local key = a[i]
+  local m = tonumber(a[i + 1])
+  local members = slice(i + 2, m)
+  i = i + 2 + m
+  sets[s] = {key, members}
+  for p = 1, m, 1000 do
+    local part = {}
+    for k = p, math.min(p + 999, m) do part[#part + 1] = members[k] end
+    local seen = redis.call('SMISMEMBER', key, unpack(part))
+    for k = 1, #seen do
+      if seen[k] == 1 then dups[#dups + 1] = part[k] end
     end
   end
-  redis.call('EXPIRE', key, dedup_ttl)
 end
-if #dups > 0 then
-  for _, kf in ipairs(claimed) do redis.call('HDEL', kf[1], kf[2]) end
-  return {'dup', dups}
+if #dups > 0 then return {'dup', dups} end
+for _, set in ipairs(sets) do
+  variadic('SADD', set[1], nil, set[2])
+  redis.call('EXPIRE', set[1], dedup_ttl)
 end
 
 -- 3. Dead letters, with their reason and original payload.
-local nd = tonumber(nxt())
+local nd = tonumber(a[i]); i = i + 1
 for d = 1, nd do
-  local id, reason, payload = nxt(), nxt(), nxt()
-  redis.call('XADD', dead_stream, '*', 'id', id, 'reason', reason, 'data', payload)
+  redis.call('XADD', dead_stream, '*', 'id', a[i], 'reason', a[i + 1], 'data', a[i + 2])
+  i = i + 3
 end
 
--- 4. Counters.
-local nc = tonumber(nxt())
-for c = 1, nc do redis.call('HINCRBY', nxt(), nxt(), nxt()) end
-local np = tonumber(nxt())
-for p = 1, np do
-  local key = nxt()
-  local m = tonumber(nxt())
-  local members = {}
-  for x = 1, m do members[x] = nxt() end
-  call_chunked('PFADD', key, members)
+-- 4. Counters: HINCRBY key field n, ZINCRBY key n member, then EXPIRE key ttl.
+local nc = tonumber(a[i]); i = i + 1
+for c = 1, nc do
+  redis.call('HINCRBY', a[i], a[i + 1], a[i + 2])
+  i = i + 3
 end
-local nz = tonumber(nxt())
-for z = 1, nz do redis.call('ZINCRBY', nxt(), nxt(), nxt()) end
-local ns = tonumber(nxt())
-for s = 1, ns do redis.call('HSETNX', nxt(), nxt(), nxt()) end
-local na = tonumber(nxt())
-for x = 1, na do redis.call('ZADD', nxt(), 'GT', nxt(), nxt()) end
-local ne = tonumber(nxt())
-for e = 1, ne do redis.call('EXPIRE', nxt(), nxt()) end
+local nz = tonumber(a[i]); i = i + 1
+for z = 1, nz do
+  redis.call('ZINCRBY', a[i], a[i + 1], a[i + 2])
+  i = i + 3
+end
+local ne = tonumber(a[i]); i = i + 1
+for e = 1, ne do
+  redis.call('EXPIRE', a[i], a[i + 1])
+  i = i + 2
+end
 
 -- 5. Acknowledge.
-if n > 0 then call_chunked('XACK', stream, ids, group) end
+if n > 0 then variadic('XACK', stream, group, ids) end
 return {'ok', n}

@@ -2,12 +2,14 @@
 //!
 //! A single Lua script, per batch, does all of: check that every entry is still pending for this
 //! consumer; claim the duplicate markers of the entries that carry swaps; write dead letters; apply
-//! the batch's aggregated counter deltas; XACK every entry. If an entry was reclaimed by another
+//! the batch's aggregated counter deltas; XACK every entry. Idempotent writes (HyperLogLogs,
+//! first-seen, active mints) travel in the same round trip just before it, outside Lua. If an entry was reclaimed by another
 //! consumer the script changes nothing and names it ([`CommitOutcome::NotOwned`]); if a signature
 //! was already counted from another entry it changes nothing and names it
 //! ([`CommitOutcome::Duplicates`]). The caller drops those and commits again, so an entry's effects
 //! are applied exactly once, by whoever acknowledges it. Cost is per distinct key, not per entry
-//! (see the Redis budget in STACK.md), plus one `HSETNX` per swap-bearing entry.
+//! (see the Redis budget in STACK.md); the duplicate guard is one `SMISMEMBER` and one `SADD` per
+//! marker set, not a call per entry.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -95,18 +97,56 @@ impl NameCache {
     }
 }
 
-fn push_counters(
-    inv: &mut redis::ScriptInvocation<'_>,
-    deltas: Option<&CounterDeltas>,
+/// Writes whose repetition is harmless — HyperLogLog adds, first-seen (`HSETNX`), the active-mints
+/// index (`ZADD GT`) and their TTLs. They go in the same round trip, *before* the commit script:
+/// if the script then refuses (entries taken over, duplicates) or the process dies before it runs,
+/// the entries are processed again and these writes repeat without changing anything.
+fn push_idempotent(
+    pipe: &mut redis::Pipeline,
+    d: &CounterDeltas,
     ttls: &Ttls,
     names: &mut NameCache,
 ) {
-    let empty = CounterDeltas::default();
-    let d = deltas.unwrap_or(&empty);
     let mut expire: BTreeMap<String, u64> = BTreeMap::new();
+    for (map, name) in [
+        (&d.buyers, keys::minute_buyers as fn(&str, i64) -> String),
+        (&d.sellers, keys::minute_sellers),
+    ] {
+        for ((mint, minute), wallets) in map {
+            let key = name(names.get(mint), *minute);
+            pipe.cmd("PFADD").arg(&key);
+            for w in wallets {
+                pipe.arg(names.get(w));
+            }
+            pipe.ignore();
+            expire.insert(key, ttls.counter_secs);
+        }
+    }
+    for (wallet, time) in &d.wallet_first_seen {
+        let key = keys::first_seen(time.div_euclid(86_400));
+        pipe.cmd("HSETNX")
+            .arg(&key)
+            .arg(names.get(wallet))
+            .arg(*time)
+            .ignore();
+        expire.insert(key, ttls.first_seen_secs);
+    }
+    if !d.mint_last_trade.is_empty() {
+        pipe.cmd("ZADD").arg(keys::ACTIVE_MINTS).arg("GT");
+        for (mint, time) in &d.mint_last_trade {
+            pipe.arg(*time).arg(names.get(mint));
+        }
+        pipe.ignore();
+    }
+    for (key, ttl) in &expire {
+        pipe.cmd("EXPIRE").arg(key).arg(*ttl).ignore();
+    }
+}
 
-    // HINCRBY key field n
-    let mut incr: Vec<(String, &str, u64)> = Vec::with_capacity(d.minutes.len() * 4);
+/// The script's counter sections: HINCRBY triples, ZINCRBY triples, EXPIRE pairs.
+fn push_counters(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut NameCache) {
+    let mut expire: BTreeMap<String, u64> = BTreeMap::new();
+    let mut incr: Vec<(String, &str, u64)> = Vec::with_capacity(d.minutes.len() * 3);
     for ((mint, minute), c) in &d.minutes {
         let key = keys::minute_counts(names.get(mint), *minute);
         for (field, value) in [
@@ -129,57 +169,23 @@ fn push_counters(
         incr.push((key.clone(), "u", p.micro_usd));
         expire.insert(key, ttls.counter_secs);
     }
-    inv.arg(incr.len());
+    cmd.arg(incr.len());
     for (key, field, value) in &incr {
-        inv.arg(key).arg(*field).arg(*value);
+        cmd.arg(key).arg(*field).arg(*value);
     }
-
-    // PFADD key members...
-    let groups = d.buyers.len() + d.sellers.len();
-    inv.arg(groups);
-    for (map, name) in [
-        (&d.buyers, keys::minute_buyers as fn(&str, i64) -> String),
-        (&d.sellers, keys::minute_sellers),
-    ] {
-        for ((mint, minute), wallets) in map {
-            let key = name(names.get(mint), *minute);
-            inv.arg(&key).arg(wallets.len());
-            for w in wallets {
-                inv.arg(names.get(w));
-            }
-            expire.insert(key, ttls.counter_secs);
-        }
-    }
-
-    // ZINCRBY key increment member
-    inv.arg(d.wallet_buy_lamports.len());
+    cmd.arg(d.wallet_buy_lamports.len());
     for ((mint, minute, wallet), lamports) in &d.wallet_buy_lamports {
         let key = keys::minute_wallet_volume(names.get(mint), *minute);
-        inv.arg(&key).arg(*lamports).arg(names.get(wallet));
+        cmd.arg(&key).arg(*lamports).arg(names.get(wallet));
         expire.insert(key, ttls.counter_secs);
     }
-
-    // HSETNX first-seen-day wallet time
-    inv.arg(d.wallet_first_seen.len());
-    for (wallet, time) in &d.wallet_first_seen {
-        let key = keys::first_seen(time.div_euclid(86_400));
-        inv.arg(&key).arg(names.get(wallet)).arg(*time);
-        expire.insert(key, ttls.first_seen_secs);
-    }
-
-    // ZADD active GT time mint
-    inv.arg(d.mint_last_trade.len());
-    for (mint, time) in &d.mint_last_trade {
-        inv.arg(keys::ACTIVE_MINTS).arg(*time).arg(names.get(mint));
-    }
-
-    inv.arg(expire.len());
+    cmd.arg(expire.len());
     for (key, ttl) in &expire {
-        inv.arg(key).arg(*ttl);
+        cmd.arg(key).arg(*ttl);
     }
 }
 
-/// Runs the commit script for `batch`.
+/// Runs the idempotent writes and the commit script for `batch`, in one round trip.
 pub async fn commit<C: ConnectionLike>(
     conn: &mut C,
     script: &Script,
@@ -187,16 +193,21 @@ pub async fn commit<C: ConnectionLike>(
     ttls: &Ttls,
     names: &mut NameCache,
 ) -> Result<CommitOutcome, RedisError> {
-    let mut inv = script.prepare_invoke();
-    inv.arg(keys::STREAM)
+    let empty = CounterDeltas::default();
+    let deltas = batch.deltas.unwrap_or(&empty);
+    let mut pipe = redis::pipe();
+    push_idempotent(&mut pipe, deltas, ttls, names);
+
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(script.get_hash()).arg(0);
+    cmd.arg(keys::STREAM)
         .arg(keys::GROUP)
         .arg(batch.consumer)
         .arg(keys::DEAD_STREAM)
         .arg(ttls.dedup_secs);
-
-    inv.arg(batch.ids.len());
+    cmd.arg(batch.ids.len());
     for id in &batch.ids {
-        inv.arg(id.to_string());
+        cmd.arg(id.to_string());
     }
     let lo = batch
         .ids
@@ -210,34 +221,42 @@ pub async fn commit<C: ConnectionLike>(
         .max()
         .copied()
         .unwrap_or(EntryId { ms: 0, seq: 0 });
-    inv.arg(lo.to_string()).arg(hi.to_string());
+    cmd.arg(lo.to_string()).arg(hi.to_string());
 
-    let mut by_hash: BTreeMap<String, Vec<&Signature>> = BTreeMap::new();
+    let mut by_set: BTreeMap<String, Vec<&Signature>> = BTreeMap::new();
     for (slot, sig) in &batch.markers {
-        by_hash
+        by_set
             .entry(keys::signature_markers(*slot))
             .or_default()
             .push(sig);
     }
-    inv.arg(by_hash.len());
-    for (key, sigs) in &by_hash {
-        inv.arg(key).arg(sigs.len());
+    cmd.arg(by_set.len());
+    for (key, sigs) in &by_set {
+        cmd.arg(key).arg(sigs.len());
         for s in sigs {
-            inv.arg(&s.0[..]);
+            cmd.arg(&s.0[..]);
         }
     }
 
-    inv.arg(batch.dead.len());
+    cmd.arg(batch.dead.len());
     for d in &batch.dead {
-        inv.arg(d.id.to_string())
+        cmd.arg(d.id.to_string())
             .arg(&d.reason)
             .arg(d.payload.as_slice());
     }
+    push_counters(&mut cmd, deltas, ttls, names);
+    pipe.add_command(cmd);
 
-    push_counters(&mut inv, batch.deltas, ttls, names);
-
-    let reply: Value = inv.invoke_async(conn).await?;
-    parse_outcome(reply)
+    let reply = match pipe.query_async::<Vec<Value>>(conn).await {
+        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            // Redis restarted (or flushed its script cache): load and send the batch again; the
+            // idempotent part repeats harmlessly and the script has not run.
+            script.load_async(conn).await?;
+            pipe.query_async::<Vec<Value>>(conn).await?
+        }
+        other => other?,
+    };
+    parse_outcome(reply.into_iter().next_back().unwrap_or(Value::Nil))
 }
 
 fn parse_outcome(reply: Value) -> Result<CommitOutcome, RedisError> {

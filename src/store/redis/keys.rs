@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `stream:tx` (group `parsers`) | stream, field `data` = wire payload | ingest | never trimmed past unacked entries |
 //! | `stream:tx:dead` | stream: `id`, `reason`, `data` | acker | none (operators inspect and delete) |
-//! | `pw:sig:{slot/100}` | hash, field = raw 64-byte signature | commit (only with the swap's counters) | `dedup_ttl` |
+//! | `pw:sig:{slot/100}` | set of raw 64-byte signatures already counted | commit (only with the swap's counters) | `dedup_ttl` |
 //! | `pw:c:{mint}:{minute}` | hash `b`,`s` (counts), `bv`,`sv` (lamports), `bu`,`su` (micro-USD) | commit | `counter_ttl` |
 //! | `pw:px:{minute}` | hash `l`,`u`: lamports and micro-USD of SOL↔USD trades (the SOL/USD price) | commit | `counter_ttl` |
 //! | `pw:hb:{mint}:{minute}` / `pw:hs:…` | HyperLogLog of buyers / sellers | commit | `counter_ttl` |
@@ -26,7 +26,7 @@ pub const DATA_FIELD: &str = "data";
 pub const ACTIVE_MINTS: &str = "pw:active";
 pub const INGEST_CHECKPOINT: &str = "pw:ingest:checkpoint";
 
-/// Slots per duplicate-marker hash: one hash per ~40 s of chain time.
+/// Slots per duplicate-marker set: one set per ~40 s of chain time.
 pub const SLOTS_PER_MARKER_HASH: u64 = 100;
 
 pub fn signature_markers(slot: u64) -> String {
@@ -60,7 +60,7 @@ pub fn first_seen(day: i64) -> String {
 
 /// Base58 text of a key, for key names and members.
 pub fn text(key: &Pubkey) -> String {
-    key.to_string()
+    key.to_base58()
 }
 
 #[cfg(test)]

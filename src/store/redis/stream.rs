@@ -157,21 +157,25 @@ fn parse_entries(v: &Value) -> Result<Vec<StreamEntry>, RedisError> {
     Ok(out)
 }
 
-/// `XREADGROUP … STREAMS stream:tx >`: new entries for `consumer`, waiting up to `block_ms`.
+/// `XREADGROUP … STREAMS stream:tx >`: new entries for `consumer`, waiting up to `block_ms`
+/// (0: return at once).
 pub async fn read_new<C: ConnectionLike>(
     conn: &mut C,
     consumer: &str,
     count: usize,
     block_ms: u64,
 ) -> Result<Vec<StreamEntry>, RedisError> {
-    let reply: Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
+    let mut cmd = redis::cmd("XREADGROUP");
+    cmd.arg("GROUP")
         .arg(GROUP)
         .arg(consumer)
         .arg("COUNT")
-        .arg(count)
-        .arg("BLOCK")
-        .arg(block_ms)
+        .arg(count);
+    // BLOCK 0 would wait forever: 0 means "do not block".
+    if block_ms > 0 {
+        cmd.arg("BLOCK").arg(block_ms);
+    }
+    let reply: Value = cmd
         .arg("STREAMS")
         .arg(STREAM)
         .arg(">")

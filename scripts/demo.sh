@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs Pocketwatcher on a bundled replay of real mainnet transactions — no paid feed needed.
+#
+#   bash scripts/demo.sh [RATE]        (default 200 transactions per second)
+#
+# Starts throwaway Redis and PostgreSQL in a temp dir (never touches an existing server; set
+# POCKETWATCHER_REDIS_URL and POCKETWATCHER_POSTGRES_URL to use your own), a fake Yellowstone gRPC
+# server that streams tests/fixtures/mainnet with fresh signatures and wallets, and the daemon
+# (`run --role all`). Prints what the daemon counted every 5 s; Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib/services.sh
+rate=${1:-200}
+work=$(mktemp -d /tmp/pw-demo.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    stop_services
+}
+trap cleanup EXIT INT TERM
+
+if [[ -n "${POCKETWATCHER_REDIS_URL:-}" && -n "${POCKETWATCHER_POSTGRES_URL:-}" ]]; then
+    REDIS_URL=$POCKETWATCHER_REDIS_URL
+    POSTGRES_URL=$POCKETWATCHER_POSTGRES_URL
+else
+    start_services "$work/services"
+fi
+echo "building (release)..." >&2
+cargo build --release --quiet
+bin=./target/release/pocketwatcher
+geyser_port=$(free_port)
+metrics_port=$(free_port)
+cat > "$work/demo.toml" <<TOML
+[redis]
+url = "$REDIS_URL"
+[postgres]
+url = "$POSTGRES_URL"
+[yellowstone]
+endpoint = "http://127.0.0.1:$geyser_port"
+[metrics]
+listen = "127.0.0.1:$metrics_port"
+[log]
+level = "info"
+TOML
+"$bin" fake-geyser --listen "127.0.0.1:$geyser_port" --fixtures tests/fixtures/mainnet \
+    --rate "$rate" > "$work/fake-geyser.log" 2>&1 &
+pids+=($!)
+"$bin" run --config "$work/demo.toml" --role all > "$work/daemon.log" 2>&1 &
+pids+=($!)
+echo "daemon running; metrics: http://127.0.0.1:$metrics_port/metrics; logs in $work" >&2
+echo "Ctrl-C to stop." >&2
+redis_port=${REDIS_URL##*:}; redis_port=${redis_port%%/*}
+pg_port=${POSTGRES_URL##*:}; pg_port=${pg_port%%/*}
+while sleep 5; do
+    kill -0 "${pids[1]}" 2>/dev/null || { echo "daemon exited; see $work/daemon.log" >&2; tail -20 "$work/daemon.log" >&2; exit 1; }
+    metrics=$(curl -s "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null || true)
+    value() { awk -v m="$1" '$1 ~ "^"m"({|$)" { s += $NF } END { printf "%d", s }' <<<"$metrics"; }
+    swaps=$(value pocketwatcher_swaps_total)
+    processed=$(value pocketwatcher_entries_processed_total)
+    rows=$("$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d pocketwatcher -tAc \
+        "SELECT count(*) FROM swap_events" 2>/dev/null || echo "?")
+    top=$("$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d pocketwatcher -tAc \
+        "SELECT left(base_mint, 8) || '…: ' || count(*) FILTER (WHERE side = 'buy') || ' buys / ' || count(*) FILTER (WHERE side = 'sell') || ' sells' FROM swap_events GROUP BY base_mint ORDER BY count(*) DESC LIMIT 3" 2>/dev/null | paste -sd ';' || true)
+    printf '%s  processed %s  swaps %s  rows %s  | top mints: %s\n' "$(date +%T)" "$processed" "$swaps" "$rows" "$top"
+done
