@@ -148,3 +148,101 @@ fn metric(text: &str, name: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_backlog_cap_ingest_pauses_without_trimming_and_resumes_without_a_gap() {
+    let redis = TestRedis::start();
+    let pg = TestPostgres::new();
+    let db = unique_name("pw");
+    pg.create_database(&db);
+    pocketwatcher::store::postgres::run_migrations_blocking(&pg.url(&db)).unwrap();
+    let count = 40 * 25;
+    let mut config = FakeGeyserConfig::new(FIXTURES);
+    config.count = count;
+    config.lag_timeout = Duration::from_secs(2);
+    let geyser = FakeGeyser::start(config).await.unwrap();
+    let want = expected(&geyser, count);
+
+    let mut ingest_config = DaemonConfig::new(redis.url(), pg.url(&db));
+    ingest_config.yellowstone_endpoint = geyser.endpoint();
+    ingest_config.extra = "[ingest]\nblock_time_hold_ms = 5000\nbatch_size = 50\nbacklog_cap = 200\nbacklog_resume = 100\n".into();
+    let ingest = Daemon::start(&ingest_config, "ingest");
+
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    ensure_group(&mut conn).await.unwrap();
+    let gauge = |d: &Daemon| metric(&d.metrics(), "pocketwatcher_ingest_backpressure");
+    let started = std::time::Instant::now();
+    while gauge(&ingest) < 1.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never paused:\n{}",
+            ingest.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Paused: the stream holds everything written, nothing was trimmed, and it stops growing
+    // near the cap instead of taking the whole feed.
+    let len: u64 = redis::cmd("XLEN")
+        .arg("stream:tx")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let added: u64 = {
+        let info: redis::Value = redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg("stream:tx")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let text = format!("{info:?}");
+        let at = text.find("entries-added").expect("entries-added");
+        text[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|s| !s.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(len, added, "no entry was trimmed");
+    assert!(
+        len >= 200 && len < 200 + 50 * 4,
+        "stream stopped near the cap: {len}"
+    );
+
+    let mut consume_config = DaemonConfig::new(redis.url(), pg.url(&db));
+    consume_config.yellowstone_endpoint = geyser.endpoint();
+    let consumer = Daemon::start(&consume_config, "consume");
+    let rows = || {
+        pg.psql(&db, "SELECT count(*) FROM swap_events")
+            .trim()
+            .parse::<usize>()
+            .unwrap_or(0)
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let info = group_info(&mut conn).await.unwrap();
+        if rows() == want.rows && info.backlog() == 0 && geyser.head() >= count {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "rows {} of {}\n{}\n---\n{}",
+            rows(),
+            want.rows,
+            ingest.log(),
+            consumer.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored = stored_minutes(&mut conn).await;
+    for (key, counts) in &want.minutes {
+        assert_eq!(stored.get(key), Some(counts), "counters of {key}");
+    }
+    assert!(
+        ingest.log().contains("resuming the feed"),
+        "{}",
+        ingest.log()
+    );
+    geyser.shutdown().await;
+}

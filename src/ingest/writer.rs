@@ -86,6 +86,9 @@ struct State {
     complete_upto: Option<u64>,
     paused_since: Option<Instant>,
     last_backlog_check: Instant,
+    /// Backlog at the last check plus what was written since: between checks the cap is
+    /// enforced against this estimate, so a fast feed cannot overshoot it by a whole interval.
+    backlog_estimate: u64,
 }
 
 /// Runs until `events` closes or shutdown; flushes what it holds before returning.
@@ -103,6 +106,7 @@ pub async fn run_writer(
         complete_upto: None,
         paused_since: None,
         last_backlog_check: Instant::now() - Duration::from_secs(10),
+        backlog_estimate: 0,
     };
     let tick = Duration::from_millis(50).min(config.linger.max(Duration::from_millis(1)));
     loop {
@@ -233,6 +237,7 @@ async fn flush(
         }
     }
     metrics::counter!(m::ENTRIES_INGESTED).increment(payloads.len() as u64);
+    s.backlog_estimate += payloads.len() as u64;
     s.pending.clear();
     s.first_pending = None;
     if let Some(newest) = newest {
@@ -262,7 +267,8 @@ async fn flush(
 
 /// Checks the group backlog (at most every 250 ms); true while ingest must pause.
 async fn backpressure(redis: &deadpool_redis::Pool, config: &WriterConfig, s: &mut State) -> bool {
-    if s.last_backlog_check.elapsed() < Duration::from_millis(250) {
+    let near_cap = s.paused_since.is_none() && s.backlog_estimate >= config.backlog_cap;
+    if !near_cap && s.last_backlog_check.elapsed() < Duration::from_millis(250) {
         return s.paused_since.is_some();
     }
     s.last_backlog_check = Instant::now();
@@ -273,6 +279,7 @@ async fn backpressure(redis: &deadpool_redis::Pool, config: &WriterConfig, s: &m
         return s.paused_since.is_some();
     };
     let backlog = info.backlog();
+    s.backlog_estimate = backlog;
     match s.paused_since {
         None if backlog >= config.backlog_cap => {
             warn!(
