@@ -87,6 +87,24 @@ fn as_int(v: &Value) -> Option<u64> {
     }
 }
 
+/// The name/value pairs of an `XINFO` record (a flat array in RESP2, a map in RESP3).
+fn field_list(record: Value) -> Option<Vec<(String, Value)>> {
+    match record {
+        Value::Array(flat) => Some(
+            flat.chunks(2)
+                .filter_map(|c| Some((as_text(&c[0])?, c.get(1)?.clone())))
+                .collect(),
+        ),
+        Value::Map(pairs) => Some(
+            pairs
+                .into_iter()
+                .filter_map(|(k, v)| Some((as_text(&k)?, v)))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// Creates the stream and the consumer group if missing (idempotent).
 pub async fn ensure_group<C: ConnectionLike>(conn: &mut C) -> Result<(), RedisError> {
     let created: Result<Value, RedisError> = redis::cmd("XGROUP")
@@ -386,16 +404,8 @@ pub async fn group_info<C: ConnectionLike>(conn: &mut C) -> Result<GroupInfo, Re
         Err(e) => return Err(e),
     };
     for g in groups {
-        let fields: Vec<(String, Value)> = match g {
-            Value::Array(flat) => flat
-                .chunks(2)
-                .filter_map(|c| Some((as_text(&c[0])?, c.get(1)?.clone())))
-                .collect(),
-            Value::Map(pairs) => pairs
-                .into_iter()
-                .filter_map(|(k, v)| Some((as_text(&k)?, v)))
-                .collect(),
-            _ => continue,
+        let Some(fields) = field_list(g) else {
+            continue;
         };
         let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
         if get("name").and_then(as_text).as_deref() != Some(GROUP) {
@@ -472,16 +482,8 @@ pub async fn remove_idle_consumers<C: ConnectionLike>(
     };
     let mut removed = Vec::new();
     for c in consumers {
-        let fields: Vec<(String, Value)> = match c {
-            Value::Array(flat) => flat
-                .chunks(2)
-                .filter_map(|c| Some((as_text(&c[0])?, c.get(1)?.clone())))
-                .collect(),
-            Value::Map(pairs) => pairs
-                .into_iter()
-                .filter_map(|(k, v)| Some((as_text(&k)?, v)))
-                .collect(),
-            _ => continue,
+        let Some(fields) = field_list(c) else {
+            continue;
         };
         let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
         let (Some(name), Some(pending), Some(idle)) = (
