@@ -42,6 +42,10 @@ fn config() -> FakeGeyserConfig {
     c.traffic.wallets = 2_000;
     c.traffic.mints = 200;
     c.ping_interval = Duration::from_secs(60);
+    // Small buffers: the fake produces ahead only that far (cheaper on a loaded 2-core box), and
+    // only the slow-reader test wants a client cut for not reading.
+    c.channel_capacity = 256;
+    c.lag_timeout = DEADLINE;
     c
 }
 
@@ -80,7 +84,7 @@ fn request(from_slot: Option<u64>, failed: Option<bool>) -> SubscribeRequest {
 /// What a test reads from a stream (pings and pongs are counted, not kept).
 #[derive(Debug, Clone)]
 enum Item {
-    Tx(SubscribeUpdateTransaction),
+    Tx(Box<SubscribeUpdateTransaction>),
     Meta(SubscribeUpdateBlockMeta),
 }
 
@@ -105,7 +109,7 @@ async fn read_transactions(
         match update.update_oneof {
             Some(UpdateOneof::Transaction(tx)) => {
                 if txs < n {
-                    items.push(Item::Tx(tx));
+                    items.push(Item::Tx(Box::new(tx)));
                 }
                 txs += 1;
             }
@@ -125,7 +129,7 @@ fn transactions(items: &[Item]) -> Vec<SubscribeUpdateTransaction> {
     items
         .iter()
         .filter_map(|i| match i {
-            Item::Tx(t) => Some(t.clone()),
+            Item::Tx(t) => Some((**t).clone()),
             Item::Meta(_) => None,
         })
         .collect()
@@ -178,7 +182,10 @@ async fn streams_the_expected_transactions_and_closes_slots_with_block_metas() {
     for (seq, tx) in decoded.iter().enumerate() {
         let fixture = fake.traffic().fixture(seq as u64);
         assert_ne!(tx.signature, fixture.signature);
-        assert_ne!(tx.account_keys[0], fixture.account_keys[0], "fee payer replaced");
+        assert_ne!(
+            tx.account_keys[0], fixture.account_keys[0],
+            "fee payer replaced"
+        );
         assert!(tx.signers().iter().all(is_on_curve), "signers are wallets");
         for b in tx.pre_token_balances.iter().chain(&tx.post_token_balances) {
             let original_owner_on_curve = fixture
@@ -212,7 +219,10 @@ async fn streams_the_expected_transactions_and_closes_slots_with_block_metas() {
             }
             Item::Meta(m) => {
                 assert_eq!(m.slot, current_slot);
-                assert_eq!(in_slot, TX_PER_SLOT, "meta after the slot's last transaction");
+                assert_eq!(
+                    in_slot, TX_PER_SLOT,
+                    "meta after the slot's last transaction"
+                );
                 assert_eq!(m.executed_transaction_count, TX_PER_SLOT);
                 assert_eq!(m.parent_slot, m.slot - 1);
                 let offset = (m.slot - START_SLOT) as i64;
@@ -313,7 +323,10 @@ async fn later_subscribers_without_from_slot_start_at_the_head() {
         .traffic()
         .seq_of(tx.slot, tx.index.unwrap())
         .expect("a sequence number");
-    assert!(seq >= head, "live subscriber starts at the head: {seq} < {head}");
+    assert!(
+        seq >= head,
+        "live subscriber starts at the head: {seq} < {head}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -520,23 +533,4 @@ async fn a_slow_reader_is_cut_as_lagged() {
     };
     assert_eq!(status.code(), Code::Internal);
     assert_eq!(status.message(), "lagged to send an update");
-}
-
-#[test]
-fn zz_timing_probe() {
-    let t = Instant::now();
-    let fixtures = pocketwatcher::fake_geyser::Traffic::load_fixtures(&fixtures_dir()).unwrap();
-    eprintln!("load {:?}", t.elapsed());
-    let t = Instant::now();
-    let traffic = pocketwatcher::fake_geyser::Traffic::new(fixtures, config().traffic).unwrap();
-    eprintln!("new {:?}", t.elapsed());
-    let t = Instant::now();
-    for seq in 0..200 { traffic.transaction(seq); }
-    eprintln!("200 tx {:?}", t.elapsed());
-    let t = Instant::now();
-    for seq in 0..200 { traffic.transaction(seq); }
-    eprintln!("200 tx again {:?}", t.elapsed());
-    let t = Instant::now();
-    for seq in 0..200 { traffic.update(seq); }
-    eprintln!("200 updates {:?}", t.elapsed());
 }

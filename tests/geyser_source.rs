@@ -45,6 +45,10 @@ fn fake_config() -> FakeGeyserConfig {
     c.traffic.wallets = 2_000;
     c.traffic.mints = 200;
     c.ping_interval = Duration::from_secs(60);
+    // Small buffers: the fake produces ahead only that far (cheaper on a loaded 2-core box), and
+    // only the slow-reader test wants a client cut for not reading.
+    c.channel_capacity = 256;
+    c.lag_timeout = DEADLINE;
     c
 }
 
@@ -56,7 +60,8 @@ fn source_config(endpoint: &str) -> GeyserSourceConfig {
     let mut c = GeyserSourceConfig::new(endpoint);
     c.connect_timeout = Duration::from_secs(2);
     c.request_timeout = Duration::from_secs(5);
-    c.watchdog = Duration::from_secs(10);
+    // Generous: a loaded test box must not look like a dead stream (the watchdog test sets its own).
+    c.watchdog = Duration::from_secs(20);
     c.backoff_initial = Duration::from_millis(20);
     c.backoff_max = BACKOFF_MAX;
     c
@@ -148,7 +153,10 @@ impl Run {
                     .seq_of(tx.slot, tx.index.expect("index"))
                     .expect("a slot and index of the traffic");
                 assert_eq!(*tx, self.traffic.transaction(seq), "content of seq {seq}");
-                assert!(!tx.failed && !tx.is_vote, "filtered out by the subscription");
+                assert!(
+                    !tx.failed && !tx.is_vote,
+                    "filtered out by the subscription"
+                );
                 if let Some(last) = self.last_in_connection {
                     assert!(seq > last, "seq {seq} after {last} in one connection");
                 }
@@ -156,7 +164,10 @@ impl Run {
                 let count = self.counts.entry(seq).or_default();
                 if *count > 0 {
                     let floor = self.floor.expect("a repeat only after a resume");
-                    assert!(seq >= floor, "seq {seq} repeated below the checkpoint slot ({floor})");
+                    assert!(
+                        seq >= floor,
+                        "seq {seq} repeated below the checkpoint slot ({floor})"
+                    );
                 }
                 *count += 1;
                 self.order.push(seq);
@@ -185,21 +196,34 @@ impl Run {
         let max = self.max_seq().expect("transactions arrived");
         for seq in 0..=max {
             if !self.traffic.transaction(seq).failed {
-                assert!(self.counts.contains_key(&seq), "seq {seq} is missing (max {max})");
+                assert!(
+                    self.counts.contains_key(&seq),
+                    "seq {seq} is missing (max {max})"
+                );
             }
         }
     }
 
     fn last_asked(&self) -> Option<u64> {
-        *self.asked.lock().unwrap().last().expect("checkpoint was read")
+        *self
+            .asked
+            .lock()
+            .unwrap()
+            .last()
+            .expect("checkpoint was read")
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receives_transactions_in_order_with_block_metas() {
     let fake = start(fake_config()).await;
-    let mut run = Run::spawn(source_config(&fake.endpoint()), fake.traffic().clone(), None);
-    run.until("300 transactions", |r| r.transactions() >= 300).await;
+    let mut run = Run::spawn(
+        source_config(&fake.endpoint()),
+        fake.traffic().clone(),
+        None,
+    );
+    run.until("300 transactions", |r| r.transactions() >= 300)
+        .await;
 
     assert_eq!(run.connects, vec![None]);
     assert!(run.disconnects.is_empty(), "{:?}", run.disconnects);
@@ -222,24 +246,35 @@ async fn receives_transactions_in_order_with_block_metas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumes_from_the_checkpoint_after_dropped_connections() {
     let fake = start(fake_config()).await;
-    let mut run = Run::spawn(source_config(&fake.endpoint()), fake.traffic().clone(), None);
+    let mut run = Run::spawn(
+        source_config(&fake.endpoint()),
+        fake.traffic().clone(),
+        None,
+    );
 
     for round in 1..=2 {
         let target = run.transactions() + 150;
-        run.until("transactions before the drop", |r| r.transactions() >= target)
-            .await;
+        run.until("transactions before the drop", |r| {
+            r.transactions() >= target
+        })
+        .await;
         fake.drop_connections();
         let disconnects = run.disconnects.len();
         run.until("Disconnected", |r| r.disconnects.len() > disconnects)
             .await;
         let (reason, retry_in) = run.disconnects.last().unwrap().clone();
-        assert!(reason.contains("Unavailable"), "{reason}");
+        assert!(reason.contains("Unavailable"), "round {round}: {reason}");
         assert!(retry_in <= BACKOFF_MAX);
-        run.until("Connected again", |r| r.connects.len() > round).await;
+        run.until("Connected again", |r| r.connects.len() > round)
+            .await;
         let from_slot = *run.connects.last().unwrap();
         assert!(from_slot.is_some(), "resumes from the checkpoint");
         assert_eq!(from_slot, run.last_asked());
-        assert_eq!(fake.last_from_slot(), from_slot);
+        // The server reads the request after answering the call: wait for it to get there.
+        wait_until_async("the server to see the from_slot", DEADLINE, || async {
+            fake.last_from_slot() == from_slot
+        })
+        .await;
     }
     let target = run.max_seq().unwrap() + 200;
     run.until("transactions after the drops", |r| {
@@ -247,7 +282,10 @@ async fn resumes_from_the_checkpoint_after_dropped_connections() {
     })
     .await;
     run.assert_no_gap();
-    assert!(run.order.len() > run.counts.len(), "the overlap was replayed");
+    assert!(
+        run.order.len() > run.counts.len(),
+        "the overlap was replayed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -346,7 +384,10 @@ async fn falls_back_to_the_live_head_when_from_slot_is_gone() {
     run.until("a live transaction", |r| r.transactions() >= 1)
         .await;
     assert_eq!(run.connects.last(), Some(&None), "live head: no from_slot");
-    assert!(run.order[0] >= head, "live data starts at the head ({head})");
+    assert!(
+        run.order[0] >= head,
+        "live data starts at the head ({head})"
+    );
     assert!(run.disconnects.is_empty(), "{:?}", run.disconnects);
 }
 
@@ -367,7 +408,8 @@ async fn watchdog_reconnects_a_silent_stream() {
         "{:?}",
         run.disconnects
     );
-    run.until("Connected again", |r| r.connects.len() >= 2).await;
+    run.until("Connected again", |r| r.connects.len() >= 2)
+        .await;
     assert_eq!(run.connects[1], Some(START_SLOT));
 }
 
@@ -379,9 +421,11 @@ async fn server_pings_are_answered_and_keep_the_stream_alive() {
     let fake = start(config).await;
     let mut source = source_config(&fake.endpoint());
     source.watchdog = Duration::from_millis(400);
+    // Bounds the wait for the Subscribe response, not the stream's life.
+    source.request_timeout = Duration::from_millis(300);
     let mut run = Run::spawn(source, fake.traffic().clone(), None);
     run.until("Connected", |r| !r.connects.is_empty()).await;
-    // Ten pings take about a second, more than twice the watchdog.
+    // Ten pings take about a second: more than twice the watchdog and three request timeouts.
     wait_until_async("the source to answer ten pings", DEADLINE, || async {
         fake.pongs() >= 10
     })
@@ -401,7 +445,11 @@ async fn x_token_is_sent_and_a_missing_one_is_retried_without_leaking() {
     config.x_token = Some(Secret::new("tok-5f3a9"));
     let fake = start(config).await;
 
-    let mut without = Run::spawn(source_config(&fake.endpoint()), fake.traffic().clone(), None);
+    let mut without = Run::spawn(
+        source_config(&fake.endpoint()),
+        fake.traffic().clone(),
+        None,
+    );
     without
         .until("two refusals", |r| r.disconnects.len() >= 2)
         .await;
@@ -415,7 +463,7 @@ async fn x_token_is_sent_and_a_missing_one_is_retried_without_leaking() {
     assert!(!format!("{source:?}").contains("tok-5f3a9"));
     let mut with = Run::spawn(source, fake.traffic().clone(), None);
     with.until("transactions", |r| r.transactions() >= 20).await;
-    assert!(with.disconnects.is_empty());
+    assert!(with.disconnects.is_empty(), "{:?}", with.disconnects);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,11 +475,15 @@ async fn undecodable_updates_become_events_not_panics() {
         .unwrap();
     let mut bad = good.clone();
     bad.pre_token_balances[0].account_index = 250; // beyond the key list
-    let mut config = FakeGeyserConfig::with_fixtures(Fixtures::Transactions(vec![good, bad]));
-    config.traffic.tx_per_slot = TX_PER_SLOT;
+    let mut config = fake_config();
+    config.fixtures = Fixtures::Transactions(vec![good, bad]);
     let fake = start(config).await;
 
-    let mut run = Run::spawn(source_config(&fake.endpoint()), fake.traffic().clone(), None);
+    let mut run = Run::spawn(
+        source_config(&fake.endpoint()),
+        fake.traffic().clone(),
+        None,
+    );
     run.until("good and bad updates", |r| {
         r.transactions() >= 5 && r.undecodable.len() >= 5
     })
@@ -443,5 +495,23 @@ async fn undecodable_updates_become_events_not_panics() {
         let update = SubscribeUpdateTransaction::decode(raw.as_slice()).expect("raw is protobuf");
         assert_eq!(update.slot, *slot);
     }
-    assert!(run.disconnects.is_empty());
+    assert!(run.disconnects.is_empty(), "{:?}", run.disconnects);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_endpoints_use_tls_and_a_failed_handshake_is_retried() {
+    // The fake speaks plain HTTP/2: a TLS client must fail the handshake, report it, and retry
+    // (no panic choosing a rustls crypto provider, no plaintext fallback).
+    let fake = start(fake_config()).await;
+    let endpoint = format!("https://{}", fake.addr());
+    let mut run = Run::spawn(source_config(&endpoint), fake.traffic().clone(), None);
+    run.until("two failed attempts", |r| r.disconnects.len() >= 2)
+        .await;
+    assert!(run.connects.is_empty());
+    assert_eq!(fake.subscribers(), 0);
+    assert!(
+        run.disconnects[0].0.starts_with("connect:"),
+        "{:?}",
+        run.disconnects
+    );
 }

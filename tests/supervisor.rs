@@ -43,18 +43,21 @@ fn config(max_restarts: u32) -> SupervisorConfig {
     }
 }
 
-/// Starts a supervisor over one `Fragile`; returns (start count, latest address, give-up receiver).
-fn supervise(
-    max_restarts: u32,
-) -> (
-    Arc<AtomicUsize>,
-    Arc<std::sync::Mutex<Option<Addr<Fragile>>>>,
-    tokio::sync::mpsc::UnboundedReceiver<String>,
-) {
+/// A supervisor over one `Fragile`, and what a test observes of it.
+struct Supervised {
+    /// How many times the factory built the actor.
+    starts: Arc<AtomicUsize>,
+    /// The newest `Fragile`.
+    latest: Arc<std::sync::Mutex<Option<Addr<Fragile>>>>,
+    give_up: tokio::sync::mpsc::UnboundedReceiver<String>,
+    _shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+fn supervise(max_restarts: u32) -> Supervised {
     let starts = Arc::new(AtomicUsize::new(0));
     let latest = Arc::new(std::sync::Mutex::new(None));
-    let (give_up_tx, give_up_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (give_up_tx, give_up) = tokio::sync::mpsc::unbounded_channel();
+    let (shutdown, stop_rx) = tokio::sync::watch::channel(false);
     let (s, l) = (starts.clone(), latest.clone());
     let arbiter = Arbiter::new().handle();
     let spec = ChildSpec {
@@ -67,8 +70,12 @@ fn supervise(
         }),
     };
     Supervisor::new(vec![spec], config(max_restarts), give_up_tx, stop_rx).start();
-    std::mem::forget(_stop_tx);
-    (starts, latest, give_up_rx)
+    Supervised {
+        starts,
+        latest,
+        give_up,
+        _shutdown: shutdown,
+    }
 }
 
 async fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
@@ -82,7 +89,7 @@ async fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 #[test]
 fn an_actor_that_panics_is_rebuilt() {
     actix::System::new().block_on(async {
-        let (starts, latest, _give_up) = supervise(5);
+        let Supervised { starts, latest, .. } = supervise(5);
         wait_for("first start", Duration::from_secs(5), || {
             starts.load(Ordering::SeqCst) == 1
         })
@@ -102,7 +109,12 @@ fn an_actor_that_panics_is_rebuilt() {
 #[test]
 fn an_actor_that_keeps_failing_makes_the_supervisor_give_up() {
     actix::System::new().block_on(async {
-        let (starts, latest, mut give_up) = supervise(2);
+        let Supervised {
+            starts,
+            latest,
+            mut give_up,
+            ..
+        } = supervise(2);
         let started = Instant::now();
         loop {
             if let Ok(reason) = give_up.try_recv() {

@@ -79,7 +79,7 @@ impl FakeGeyserArgs {
     }
 }
 
-/// Serves until ctrl-c, logging progress every 10 s.
+/// Serves until ctrl-c or SIGTERM, logging progress every 10 s.
 pub async fn run(args: FakeGeyserArgs) -> anyhow::Result<()> {
     let server = FakeGeyser::start(args.config())
         .await
@@ -93,10 +93,11 @@ pub async fn run(args: FakeGeyserArgs) -> anyhow::Result<()> {
     let mut report = tokio::time::interval(Duration::from_secs(10));
     report.tick().await;
     let mut last_sent = 0u64;
+    let mut stop = std::pin::pin!(stop_signal());
     loop {
         tokio::select! {
-            signal = tokio::signal::ctrl_c() => {
-                signal.context("waiting for ctrl-c")?;
+            signal = &mut stop => {
+                signal.context("waiting for ctrl-c / SIGTERM")?;
                 break;
             }
             _ = report.tick() => {
@@ -115,6 +116,22 @@ pub async fn run(args: FakeGeyserArgs) -> anyhow::Result<()> {
     tracing::info!(sent = server.sent(), "fake-geyser stopping");
     server.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-c (SIGINT), or SIGTERM on Unix.
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ impl FakeGeyserConfig {
             retain_slots: 100_000,
             drop_after: None,
             x_token: None,
-            channel_capacity: 10_000,
+            channel_capacity: 1_024,
             lag_timeout: Duration::from_secs(10),
         }
     }
@@ -126,6 +126,11 @@ impl FakeGeyser {
             Fixtures::Transactions(list) => list.clone(),
         };
         let traffic = Arc::new(Traffic::new(fixtures, config.traffic)?);
+        // Fill the key pools in the background, so that streaming does not pay for them.
+        let warm = Arc::clone(&traffic);
+        let _ = std::thread::Builder::new()
+            .name("fake-geyser-pools".into())
+            .spawn(move || warm.warm_up());
         let shared = Arc::new(Shared::new(
             traffic,
             SharedParams {
@@ -262,7 +267,9 @@ impl FakeGeyserHandle {
     /// `domain::proto::from_update` (no block time). A subscription that filters out failed or
     /// vote transactions skips those sequence numbers.
     pub fn expected_transactions(&self, n: u64) -> Vec<Transaction> {
-        (0..n).map(|seq| self.shared.traffic.transaction(seq)).collect()
+        (0..n)
+            .map(|seq| self.shared.traffic.transaction(seq))
+            .collect()
     }
 
     /// Stops the server and waits (a few seconds at most) until it no longer listens, so the
@@ -273,7 +280,10 @@ impl FakeGeyserHandle {
             let _ = tx.send(());
         }
         if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+                .await
+                .is_err()
+            {
                 server.abort();
                 let _ = server.await;
             }

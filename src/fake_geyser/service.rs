@@ -38,7 +38,6 @@ use yellowstone_grpc_proto::prost_types::Timestamp;
 
 use super::filter::SubscriptionFilter;
 use super::traffic::Traffic;
-use crate::domain::proto::to_update;
 
 /// Sequence numbers a session handles before it looks at its control inputs again.
 const BATCH: u64 = 64;
@@ -354,7 +353,11 @@ impl Geyser for FakeGeyserService {
 
 impl FakeGeyserService {
     fn block_height(&self, slot: u64) -> u64 {
-        self.shared.traffic.block_meta(slot).block_height.map_or(0, |h| h.block_height)
+        self.shared
+            .traffic
+            .block_meta(slot)
+            .block_height
+            .map_or(0, |h| h.block_height)
     }
 }
 
@@ -465,10 +468,7 @@ impl Session {
         }
     }
 
-    async fn serve(
-        &self,
-        req_rx: &mut mpsc::Receiver<Result<SubscribeRequest, Status>>,
-    ) -> End {
+    async fn serve(&self, req_rx: &mut mpsc::Receiver<Result<SubscribeRequest, Status>>) -> End {
         let shared = &self.shared;
         let traffic = &shared.traffic;
         let unlimited = shared.rate == 0;
@@ -481,8 +481,11 @@ impl Session {
 
         loop {
             let head = *head_rx.borrow_and_update();
-            let subscribed = filter.is_some();
-            let more = subscribed && cursor < shared.limit;
+            // A subscription that wants neither transactions nor block metas only gets pings.
+            let wants = filter
+                .as_ref()
+                .is_some_and(|f| f.wants_transactions() || !f.block_meta_filters().is_empty());
+            let more = wants && cursor < shared.limit;
             let can_send = more && (unlimited || cursor < head);
             let wait_head = more && !can_send;
             tokio::select! {
@@ -557,6 +560,9 @@ impl Session {
                             }
                         }
                     }
+                    // Sends that never wait (a fast reader, or a filter that matches nothing)
+                    // must still let pings, requests and other tasks run.
+                    tokio::task::consume_budget().await;
                 }
             }
         }
@@ -586,17 +592,21 @@ impl Session {
         if !filter.wants_transactions() {
             return Ok(());
         }
-        let tx = self.shared.traffic.transaction(seq);
+        let (tx, transaction) = self.shared.traffic.generate(seq);
         let names = filter.transaction_filters(&tx);
         if names.is_empty() {
             return Ok(());
         }
-        self.push(update(names, UpdateOneof::Transaction(to_update(&tx))))
+        self.push(update(names, UpdateOneof::Transaction(transaction)))
             .await?;
         let sent = self.shared.sent.fetch_add(1, Ordering::Relaxed) + 1;
-        if Some(sent) == self.shared.drop_after && !self.shared.dropped_once.swap(true, Ordering::SeqCst)
+        if Some(sent) == self.shared.drop_after
+            && !self.shared.dropped_once.swap(true, Ordering::SeqCst)
         {
-            tracing::info!(sent, "fake geyser: drop_after reached, dropping every stream once");
+            tracing::info!(
+                sent,
+                "fake geyser: drop_after reached, dropping every stream once"
+            );
             self.shared.kill_all(shutdown_status());
         }
         Ok(())

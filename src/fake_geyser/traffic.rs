@@ -50,19 +50,93 @@ impl Default for TrafficParams {
     }
 }
 
-/// A fixture with the keys that get replaced in each copy, found once.
+/// A fixture with the keys that get replaced in each copy, found once, and its protobuf update,
+/// which each copy clones and patches (building it afresh costs ~30 µs of base58 per update).
 struct Template {
     tx: Transaction,
-    /// On-curve signers and on-curve token-balance owners, in order of first appearance.
-    wallets: Vec<Pubkey>,
-    /// Non-quote mints of the token balances, in order of first appearance.
-    mints: Vec<Pubkey>,
+    /// Keys replaced in each copy: on-curve signers and on-curve token-balance owners (drawn from
+    /// the wallet pool), then non-quote mints (drawn from the mint pool), in order of first
+    /// appearance. A copy's replacements are indexed like this list.
+    originals: Vec<Pubkey>,
+    wallets: usize,
+    /// `(position in account_keys, replacement)` for every key to replace.
+    key_patches: Vec<(usize, usize)>,
+    /// `(post?, balance index, owner replacement, mint replacement)`.
+    balance_patches: Vec<BalancePatch>,
+    update: SubscribeUpdateTransaction,
+}
+
+type BalancePatch = (bool, usize, Option<usize>, Option<usize>);
+
+impl Template {
+    fn new(tx: Transaction, quotes: &[Pubkey; 3]) -> Self {
+        let mut wallets: Vec<Pubkey> = Vec::new();
+        let mut mints: Vec<Pubkey> = Vec::new();
+        let balances = tx.pre_token_balances.iter().chain(&tx.post_token_balances);
+        let candidates = tx
+            .signers()
+            .iter()
+            .copied()
+            .chain(balances.clone().map(|b| b.owner));
+        for key in candidates {
+            if !wallets.contains(&key) && is_on_curve(&key) {
+                wallets.push(key);
+            }
+        }
+        for b in balances {
+            if !quotes.contains(&b.mint) && !mints.contains(&b.mint) {
+                mints.push(b.mint);
+            }
+        }
+        let n_wallets = wallets.len();
+        let mut originals = wallets;
+        originals.extend(mints);
+        let find = |key: &Pubkey| originals.iter().position(|o| o == key);
+        let key_patches = tx
+            .account_keys
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, key)| find(key).map(|r| (pos, r)))
+            .collect();
+        let mut balance_patches = Vec::new();
+        for (post, list) in [
+            (false, &tx.pre_token_balances),
+            (true, &tx.post_token_balances),
+        ] {
+            for (i, b) in list.iter().enumerate() {
+                let owner = find(&b.owner);
+                let mint = if quotes.contains(&b.mint) {
+                    None
+                } else {
+                    find(&b.mint)
+                };
+                if owner.is_some() || mint.is_some() {
+                    balance_patches.push((post, i, owner, mint));
+                }
+            }
+        }
+        let update = to_update(&tx);
+        Template {
+            tx,
+            originals,
+            wallets: n_wallets,
+            key_patches,
+            balance_patches,
+            update,
+        }
+    }
+}
+
+/// A pool key and its base58 text (token balances carry owners and mints as text).
+struct PoolKey {
+    key: Pubkey,
+    text: String,
 }
 
 /// Deterministic keys generated on first use and cached (an on-curve key costs a point
 /// decompression, a few microseconds, so the 20,000 wallets are not all made up front).
 struct KeyPool {
-    keys: Vec<OnceLock<Pubkey>>,
+    keys: Vec<OnceLock<PoolKey>>,
     seed: u64,
     on_curve: bool,
 }
@@ -80,8 +154,14 @@ impl KeyPool {
         self.keys.len()
     }
 
-    fn get(&self, i: usize) -> Pubkey {
-        *self.keys[i].get_or_init(|| self.generate(i as u64))
+    fn get(&self, i: usize) -> &PoolKey {
+        self.keys[i].get_or_init(|| {
+            let key = self.generate(i as u64);
+            PoolKey {
+                key,
+                text: key.to_string(),
+            }
+        })
     }
 
     fn generate(&self, i: u64) -> Pubkey {
@@ -106,7 +186,6 @@ pub struct Traffic {
     templates: Vec<Template>,
     wallets: KeyPool,
     mints: KeyPool,
-    quotes: [Pubkey; 3],
 }
 
 impl std::fmt::Debug for Traffic {
@@ -120,10 +199,7 @@ impl std::fmt::Debug for Traffic {
 
 impl Traffic {
     /// Builds the sequence from decoded fixtures (in the order given).
-    pub fn new(
-        fixtures: Vec<Transaction>,
-        params: TrafficParams,
-    ) -> Result<Self, FakeGeyserError> {
+    pub fn new(fixtures: Vec<Transaction>, params: TrafficParams) -> Result<Self, FakeGeyserError> {
         if fixtures.is_empty() {
             return Err(FakeGeyserError::Config("no fixture transactions".into()));
         }
@@ -139,38 +215,13 @@ impl Traffic {
         ];
         let templates = fixtures
             .into_iter()
-            .map(|tx| {
-                let mut wallets: Vec<Pubkey> = Vec::new();
-                let mut mints: Vec<Pubkey> = Vec::new();
-                let balances = tx.pre_token_balances.iter().chain(&tx.post_token_balances);
-                let candidates = tx
-                    .signers()
-                    .iter()
-                    .copied()
-                    .chain(balances.clone().map(|b| b.owner));
-                for key in candidates {
-                    if !wallets.contains(&key) && is_on_curve(&key) {
-                        wallets.push(key);
-                    }
-                }
-                for b in balances {
-                    if !quotes.contains(&b.mint) && !mints.contains(&b.mint) {
-                        mints.push(b.mint);
-                    }
-                }
-                Template {
-                    tx,
-                    wallets,
-                    mints,
-                }
-            })
+            .map(|tx| Template::new(tx, &quotes))
             .collect();
         Ok(Traffic {
             params,
             templates,
             wallets: KeyPool::new(params.wallets, mix(params.seed, 0x5741_4C4C_4554), true),
             mints: KeyPool::new(params.mints, mix(params.seed, 0x4D49_4E54), false),
-            quotes,
         })
     }
 
@@ -206,6 +257,17 @@ impl Traffic {
             });
         }
         Ok(out)
+    }
+
+    /// Generates every pool key now rather than on first use (the wallets cost a point
+    /// decompression each); safe to run on another thread while the traffic is being served.
+    pub fn warm_up(&self) {
+        for i in 0..self.wallets.len() {
+            self.wallets.get(i);
+        }
+        for i in 0..self.mints.len() {
+            self.mints.get(i);
+        }
     }
 
     pub fn params(&self) -> &TrafficParams {
@@ -298,67 +360,133 @@ impl Traffic {
 
     /// Transaction `seq`, as a client decodes it from the Yellowstone update (no block time).
     pub fn transaction(&self, seq: u64) -> Transaction {
-        let template = &self.templates[(seq % self.templates.len() as u64) as usize];
+        let (template, keys) = self.replacements(seq);
+        self.build_transaction(seq, template, &keys)
+    }
+
+    /// The Yellowstone update carrying transaction `seq` (equal to `to_update(&transaction(seq))`).
+    pub fn update(&self, seq: u64) -> SubscribeUpdateTransaction {
+        let (template, keys) = self.replacements(seq);
+        self.build_update(seq, template, &keys)
+    }
+
+    /// Both at once (the draws are made once).
+    pub fn generate(&self, seq: u64) -> (Transaction, SubscribeUpdateTransaction) {
+        let (template, keys) = self.replacements(seq);
+        (
+            self.build_transaction(seq, template, &keys),
+            self.build_update(seq, template, &keys),
+        )
+    }
+
+    fn template(&self, seq: u64) -> &Template {
+        &self.templates[(seq % self.templates.len() as u64) as usize]
+    }
+
+    /// The template of `seq` and the pool keys replacing its `originals`.
+    fn replacements(&self, seq: u64) -> (&Template, Vec<&PoolKey>) {
+        let template = self.template(seq);
+        let tx_seed = mix(mix(self.params.seed, 0x5452_4146), seq);
+        let mut chosen: Vec<&PoolKey> = Vec::with_capacity(template.originals.len());
+        for (i, original) in template.originals.iter().enumerate() {
+            let key = if i < template.wallets {
+                self.draw(&self.wallets, tx_seed, original, &chosen, wallet_index)
+            } else {
+                self.draw(&self.mints, tx_seed, original, &chosen, mint_index)
+            };
+            chosen.push(key);
+        }
+        (template, chosen)
+    }
+
+    fn build_transaction(&self, seq: u64, template: &Template, keys: &[&PoolKey]) -> Transaction {
         let mut tx = template.tx.clone();
         tx.signature = self.signature(seq);
         tx.slot = self.slot_of(seq);
         tx.block_time = None;
         tx.index = Some(self.index_of(seq));
-
-        let tx_seed = mix(mix(self.params.seed, 0x5452_4146), seq);
-        let mut replace: Vec<(Pubkey, Pubkey)> =
-            Vec::with_capacity(template.wallets.len() + template.mints.len());
-        for original in &template.wallets {
-            let key = self.draw(&self.wallets, tx_seed, original, &replace, wallet_index);
-            replace.push((*original, key));
+        for &(pos, r) in &template.key_patches {
+            tx.account_keys[pos] = keys[r].key;
         }
-        for original in &template.mints {
-            let key = self.draw(&self.mints, tx_seed, original, &replace, mint_index);
-            replace.push((*original, key));
-        }
-        let lookup = |key: &Pubkey| replace.iter().find(|(from, _)| from == key).map(|r| r.1);
-        for key in tx.account_keys.iter_mut() {
-            if let Some(new) = lookup(key) {
-                *key = new;
+        for &(post, i, owner, mint) in &template.balance_patches {
+            let b = if post {
+                &mut tx.post_token_balances[i]
+            } else {
+                &mut tx.pre_token_balances[i]
+            };
+            if let Some(r) = owner {
+                b.owner = keys[r].key;
             }
-        }
-        for b in tx
-            .pre_token_balances
-            .iter_mut()
-            .chain(tx.post_token_balances.iter_mut())
-        {
-            if let Some(new) = lookup(&b.owner) {
-                b.owner = new;
-            }
-            if !self.quotes.contains(&b.mint) {
-                if let Some(new) = lookup(&b.mint) {
-                    b.mint = new;
-                }
+            if let Some(r) = mint {
+                b.mint = keys[r].key;
             }
         }
         tx
     }
 
-    /// The Yellowstone update carrying transaction `seq`.
-    pub fn update(&self, seq: u64) -> SubscribeUpdateTransaction {
-        to_update(&self.transaction(seq))
+    fn build_update(
+        &self,
+        seq: u64,
+        template: &Template,
+        keys: &[&PoolKey],
+    ) -> SubscribeUpdateTransaction {
+        let mut update = template.update.clone();
+        update.slot = self.slot_of(seq);
+        let signature = self.signature(seq).0.to_vec();
+        let statics = template.tx.num_static_keys as usize;
+        let writable_end = statics + template.tx.num_loaded_writable as usize;
+        let info = update.transaction.as_mut().expect("to_update sets it");
+        info.index = self.index_of(seq);
+        if let Some(message) = info.transaction.as_mut() {
+            message.signatures = vec![signature.clone()];
+            if let Some(m) = message.message.as_mut() {
+                for &(pos, r) in template.key_patches.iter().filter(|p| p.0 < statics) {
+                    m.account_keys[pos] = keys[r].key.0.to_vec();
+                }
+            }
+        }
+        info.signature = signature;
+        if let Some(meta) = info.meta.as_mut() {
+            for &(pos, r) in template.key_patches.iter().filter(|p| p.0 >= statics) {
+                let bytes = keys[r].key.0.to_vec();
+                if pos < writable_end {
+                    meta.loaded_writable_addresses[pos - statics] = bytes;
+                } else {
+                    meta.loaded_readonly_addresses[pos - writable_end] = bytes;
+                }
+            }
+            for &(post, i, owner, mint) in &template.balance_patches {
+                let b = if post {
+                    &mut meta.post_token_balances[i]
+                } else {
+                    &mut meta.pre_token_balances[i]
+                };
+                if let Some(r) = owner {
+                    b.owner.clone_from(&keys[r].text);
+                }
+                if let Some(r) = mint {
+                    b.mint.clone_from(&keys[r].text);
+                }
+            }
+        }
+        update
     }
 
     /// Draws a pool key for `original`, distinct from the keys already chosen in this transaction.
-    fn draw(
+    fn draw<'a>(
         &self,
-        pool: &KeyPool,
+        pool: &'a KeyPool,
         tx_seed: u64,
         original: &Pubkey,
-        taken: &[(Pubkey, Pubkey)],
+        taken: &[&PoolKey],
         skew: fn(u64, usize) -> usize,
-    ) -> Pubkey {
+    ) -> &'a PoolKey {
         let key_seed = mix(tx_seed, key_hash(original));
         let mut candidate = pool.get(skew(mix(key_seed, 0), pool.len()));
         // A few redraws, then a linear probe: a pool smaller than the keys of one transaction
         // would loop forever, so after a full turn a duplicate is accepted.
         for attempt in 1..(8 + pool.len() as u64) {
-            if !taken.iter().any(|(_, k)| *k == candidate) {
+            if !taken.iter().any(|k| k.key == candidate.key) {
                 break;
             }
             let i = if attempt < 8 {
@@ -411,7 +539,7 @@ fn mint_index(h: u64, n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::proto::from_update;
+    use crate::domain::proto::{from_update, to_update};
 
     fn fixtures() -> Vec<Transaction> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mainnet");
@@ -473,6 +601,17 @@ mod tests {
     }
 
     #[test]
+    fn patched_update_equals_a_fresh_conversion() {
+        let t = traffic();
+        for seq in 0..(t.fixture_count() as u64 * 3) {
+            let (tx, update) = t.generate(seq);
+            assert_eq!(update, to_update(&tx), "seq {seq}");
+            assert_eq!(tx, t.transaction(seq));
+            assert_eq!(update, t.update(seq));
+        }
+    }
+
+    #[test]
     fn every_copy_round_trips_through_protobuf() {
         let t = traffic();
         for seq in 0..(t.fixture_count() as u64 * 2) {
@@ -484,7 +623,11 @@ mod tests {
     #[test]
     fn wallets_and_mints_are_replaced_consistently() {
         let t = traffic();
-        let quotes = t.quotes;
+        let quotes = [
+            WSOL_MINT,
+            USDC_MINT.parse().unwrap(),
+            USDT_MINT.parse().unwrap(),
+        ];
         for seq in 0..(t.fixture_count() as u64) {
             let original = t.fixture(seq);
             let copy = t.transaction(seq);
@@ -505,7 +648,11 @@ mod tests {
                 .pre_token_balances
                 .iter()
                 .chain(&original.post_token_balances)
-                .zip(copy.pre_token_balances.iter().chain(&copy.post_token_balances));
+                .zip(
+                    copy.pre_token_balances
+                        .iter()
+                        .chain(&copy.post_token_balances),
+                );
             let mut map: Vec<(Pubkey, Pubkey)> = Vec::new();
             for (o, c) in pairs {
                 assert_eq!(o.amount, c.amount);

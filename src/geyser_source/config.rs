@@ -214,13 +214,20 @@ mod tests {
         let mut c = GeyserSourceConfig::new("https://host.example/tok-in-path");
         c.x_token = Some(Secret::new("hunter2"));
         let text = format!("{c:?}");
-        assert!(!text.contains("hunter2") && !text.contains("tok-in-path"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("tok-in-path"),
+            "{text}"
+        );
     }
 
     #[test]
     fn validation() {
-        assert!(GeyserSourceConfig::new("http://127.0.0.1:1").validate().is_ok());
-        assert!(GeyserSourceConfig::new("grpc.example.com").validate().is_err());
+        assert!(GeyserSourceConfig::new("http://127.0.0.1:1")
+            .validate()
+            .is_ok());
+        assert!(GeyserSourceConfig::new("grpc.example.com")
+            .validate()
+            .is_err());
         let mut c = GeyserSourceConfig::new("http://127.0.0.1:1");
         c.x_token = Some(Secret::new("bad\ntoken"));
         let err = c.validate().unwrap_err();
