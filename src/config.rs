@@ -80,7 +80,7 @@ pub struct YellowstoneConfig {
     pub endpoint: String,
     /// Overridden by `POCKETWATCHER_YELLOWSTONE_TOKEN`.
     pub x_token: Secret,
-    /// processed | confirmed | finalized
+    /// confirmed | finalized (processed is refused: forks would be counted)
     pub commitment: String,
     pub connect_timeout_secs: u64,
     pub watchdog_secs: u64,
@@ -429,16 +429,23 @@ impl Config {
                 "write the full URL, e.g. https://grpc.example.com:443",
             ));
         }
-        if !["processed", "confirmed", "finalized"].contains(&self.yellowstone.commitment.as_str())
-        {
-            return Err(invalid(
-                "yellowstone.commitment",
-                format!(
-                    "{:?} is not a commitment level",
-                    self.yellowstone.commitment
-                ),
-                "use processed, confirmed or finalized",
-            ));
+        match self.yellowstone.commitment.as_str() {
+            "confirmed" | "finalized" => {}
+            "processed" => {
+                return Err(invalid(
+                    "yellowstone.commitment",
+                    "processed transactions can be dropped or land again in another fork, which \
+                     would count them for a block that never finalises",
+                    "use confirmed (default) or finalized",
+                ))
+            }
+            other => {
+                return Err(invalid(
+                    "yellowstone.commitment",
+                    format!("{other:?} is not a commitment level"),
+                    "use confirmed or finalized",
+                ))
+            }
         }
         let positive: [(&str, u64); 9] = [
             ("ingest.batch_size", self.ingest.batch_size as u64),
@@ -635,6 +642,7 @@ mod tests {
         let cases = [
             ("[consume]\nread_count = 0\n", "consume.read_count"),
             ("[yellowstone]\ncommitment = \"fast\"\n", "yellowstone.commitment"),
+            ("[yellowstone]\ncommitment = \"processed\"\n", "yellowstone.commitment"),
             ("[yellowstone]\nendpoint = \"grpc.example.com\"\n", "yellowstone.endpoint"),
             ("[ingest]\nbacklog_cap = 10\nbacklog_resume = 20\n", "ingest.backlog_resume"),
             ("[metrics]\nlisten = \"nope\"\n", "metrics.listen"),

@@ -43,21 +43,22 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// `url` with any password replaced, for logs (`postgres://user:pw@host/db` → `postgres://user:***@host/db`).
+/// `url` for logs: the password and the whole query string (which may hold `password=`) removed
+/// (`postgres://user:pw@host/db?x` → `postgres://user:***@host/db`).
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
+        return "[unparseable URL]".to_string();
     };
+    let scheme = &url[..scheme_end];
     let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    // The last '@' ends the user info even when an unencoded '/' appears in the password.
+    match rest.rfind('@') {
         Some(at) => {
-            let userinfo = &authority[..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{}:***@{}", &url[..scheme_end], user, &rest[at + 1..])
+            let user = rest[..at].split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
         }
-        None => url.to_string(),
+        None => format!("{scheme}://{rest}"),
     }
 }
 

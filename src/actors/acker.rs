@@ -16,7 +16,7 @@ use super::messages::{Heartbeat, PlannedBatch};
 use crate::metrics as m;
 use crate::pipeline::parse::{dead_kind_of, Outcome, ParsedEntry};
 use crate::pipeline::prepare::{plan, Plan};
-use crate::store::redis::commit::{commit, script, CommitBatch, CommitOutcome, NameCache};
+use crate::store::redis::commit::{build, script, send, CommitBatch, CommitOutcome, NameCache};
 use crate::store::redis::stream::EntryId;
 
 pub struct Acker {
@@ -53,9 +53,7 @@ impl Handler<PlannedBatch> for Acker {
         let names = self.names.clone();
         ctx.spawn(
             async move {
-                let all_ids: Vec<EntryId> = batch.parsed.iter().map(|e| e.id).collect();
                 close(&p, &script, &names, &batch.parsed, batch.plan).await;
-                p.in_flight.remove(&all_ids);
                 metrics::histogram!(m::STAGE_SECONDS, "stage" => "pipeline")
                     .record(batch.read_at.elapsed().as_secs_f64());
                 drop(batch.token);
@@ -90,12 +88,13 @@ async fn close(
         let started = Instant::now();
         let result = match p.redis.get().await {
             Ok(mut conn) => {
-                // The name cache is only touched synchronously while the arguments are built.
-                let mut cache =
-                    std::mem::take(&mut *names.lock().unwrap_or_else(|e| e.into_inner()));
-                let r = commit(&mut conn, script, &batch, &p.ttls, &mut cache).await;
-                *names.lock().unwrap_or_else(|e| e.into_inner()) = cache;
-                r.map_err(|e| e.to_string())
+                let cmd = {
+                    let mut cache = names.lock().unwrap_or_else(|e| e.into_inner());
+                    build(script, &batch, &p.ttls, &mut cache)
+                };
+                send(&mut conn, script, &cmd)
+                    .await
+                    .map_err(|e| e.to_string())
             }
             Err(e) => Err(e.to_string()),
         };

@@ -7,8 +7,12 @@ use std::time::Instant;
 use actix::Message;
 use tokio::sync::OwnedSemaphorePermit;
 
+use std::sync::Arc;
+
+use super::context::PipelineContext;
 use crate::pipeline::parse::ParsedEntry;
 use crate::pipeline::prepare::Plan;
+use crate::store::redis::stream::EntryId;
 use crate::store::redis::stream::StreamEntry;
 
 /// Liveness probe from the supervisor.
@@ -16,14 +20,34 @@ use crate::store::redis::stream::StreamEntry;
 #[rtype(result = "()")]
 pub struct Heartbeat;
 
-/// One of the pipeline's in-flight slots; returned when dropped.
+/// One of the pipeline's in-flight slots. Dropping it — acknowledged, or lost anywhere on the way
+/// (an actor died, a send failed, shutdown) — returns the slot and takes the batch's ids off the
+/// in-flight set, so the reclaimer can see them again.
 pub struct AckToken {
     _permit: OwnedSemaphorePermit,
+    ids: Vec<EntryId>,
+    pipeline: Arc<PipelineContext>,
 }
 
 impl AckToken {
-    pub fn new(permit: OwnedSemaphorePermit) -> Self {
-        AckToken { _permit: permit }
+    /// Registers `ids` as in flight until the token is dropped.
+    pub fn new(
+        permit: OwnedSemaphorePermit,
+        ids: Vec<EntryId>,
+        pipeline: Arc<PipelineContext>,
+    ) -> Self {
+        pipeline.in_flight.add(ids.iter().copied());
+        AckToken {
+            _permit: permit,
+            ids,
+            pipeline,
+        }
+    }
+}
+
+impl Drop for AckToken {
+    fn drop(&mut self) {
+        self.pipeline.in_flight.remove(&self.ids);
     }
 }
 

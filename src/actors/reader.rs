@@ -105,17 +105,15 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
             continue;
         }
         metrics::histogram!(m::BATCH_SIZE).record(entries.len() as f64);
-        p.in_flight.add(entries.iter().map(|e| e.id));
         let ids: Vec<EntryId> = entries.iter().map(|e| e.id).collect();
         let batch = RawBatch {
             entries,
             origin: Origin::Read,
             read_at: Instant::now(),
-            token: AckToken::new(permit),
+            token: AckToken::new(permit, ids, p.clone()),
         };
         if !next.send(batch).await {
             // The parser is being rebuilt; the entries stay pending and come back.
-            p.in_flight.remove(&ids);
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }

@@ -1,7 +1,8 @@
 //! Pending reclaimer: every few seconds, takes over entries that some consumer — crashed, killed,
 //! stalled — has held longer than `min_idle_secs`, and feeds them through the same pipeline.
-//! Entries delivered more than `max_deliveries` times go to the dead-letter stream with that
-//! reason, in the same atomic commit that acknowledges them. It also trims acknowledged entries,
+//! Entries delivered more than `max_deliveries` times are parsed in a batch of their own (a poison
+//! entry cannot take healthy ones down) and dead-lettered if parsing fails; past three times the
+//! limit they are dead-lettered unparsed, in an atomic commit that also acknowledges them. It also trims acknowledged entries,
 //! forgets idle consumers, and samples the group gauges.
 //!
 //! It uses `XPENDING … IDLE` + `XCLAIM` (rather than `XAUTOCLAIM`) so it can skip entries that are
@@ -20,10 +21,15 @@ use super::messages::{AckToken, Heartbeat, Origin, RawBatch};
 use super::slot::Slot;
 use crate::metrics as m;
 use crate::pipeline::parse::dead_kind;
-use crate::store::redis::commit::{commit, script, CommitBatch, DeadLetter, NameCache};
+use crate::store::redis::commit::{
+    commit, script, CommitBatch, CommitOutcome, DeadLetter, NameCache,
+};
 use crate::store::redis::stream::{
     claim, group_info, pending_idle, remove_idle_consumers, trim_acknowledged, EntryId,
 };
+
+/// How long after a Redis or PostgreSQL error the reclaimer leaves idle entries alone.
+pub const STORE_ERROR_HOLDOFF: Duration = Duration::from_secs(120);
 
 pub struct Reclaimer {
     pub ctx: Arc<PipelineContext>,
@@ -58,7 +64,10 @@ async fn reclaim_loop(p: Arc<PipelineContext>, parser: Slot<RawBatch>) {
             warn!(error = %e, "cannot read group state");
             continue;
         }
-        if p.progress.store_errors_within(interval * 3) {
+        // Outages: timeouts come 30 s or more apart, so hold off well beyond one.
+        if p.progress
+            .store_errors_within(STORE_ERROR_HOLDOFF.max(interval * 3))
+        {
             continue;
         }
         if let Err(e) = reclaim_once(&p, &parser, &script).await {
@@ -87,100 +96,137 @@ async fn sample_gauges(p: &PipelineContext) -> Result<(), String> {
 }
 
 async fn reclaim_once(
-    p: &PipelineContext,
+    p: &Arc<PipelineContext>,
     parser: &Slot<RawBatch>,
     script: &redis::Script,
 ) -> Result<(), String> {
     let min_idle_ms = p.reclaim.min_idle_secs * 1000;
+    let mut start = "-".to_string();
     loop {
         let mut conn = p.redis.get().await.map_err(|e| e.to_string())?;
-        let rows = pending_idle(&mut conn, min_idle_ms, p.reclaim.batch)
+        let rows = pending_idle(&mut conn, min_idle_ms, p.reclaim.batch, &start)
             .await
             .map_err(|e| e.to_string())?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        start = format!("({}", last.id);
+        let full_page = rows.len() >= p.reclaim.batch;
+        // Entries still moving through this process are not idle, only slow: leave them.
         let candidates: Vec<_> = rows
             .into_iter()
             .filter(|r| !p.in_flight.contains(&r.id))
             .collect();
         if candidates.is_empty() {
+            if full_page {
+                continue;
+            }
             return Ok(());
         }
-        // An in-flight slot first, so reclaimed work respects the same bound as new work.
-        let permit = tokio::select! {
-            permit = p.permits.clone().acquire_owned() => permit.map_err(|e| e.to_string())?,
-            _ = p.stopped() => return Ok(()),
-        };
         let ids: Vec<EntryId> = candidates.iter().map(|r| r.id).collect();
         let entries = claim(&mut conn, &p.consumer, min_idle_ms, &ids)
             .await
             .map_err(|e| e.to_string())?;
         if entries.is_empty() {
-            return Ok(());
+            continue;
         }
         let from: Vec<&str> = candidates.iter().map(|r| r.consumer.as_str()).collect();
         info!(count = entries.len(), from = ?dedup(&from), "reclaimed idle entries");
         metrics::counter!(m::ENTRIES_RECLAIMED).increment(entries.len() as u64);
 
-        let mut exhausted = Vec::new();
-        let mut retry = Vec::new();
-        for e in entries {
-            let deliveries = candidates
+        // Delivery counts also rise without any failure (a restarted reader re-reads its own
+        // pending entries; a slow store), so a high count alone never condemns an entry: it is
+        // parsed like any other, in a batch of its own so that a poison entry cannot take healthy
+        // ones down with it, and dead-lettered only if parsing says so. Past three times the
+        // limit it is dead-lettered unparsed: it has been killing whoever touched it.
+        let hard_limit = p.reclaim.max_deliveries * 3;
+        let deliveries = |id: &EntryId| {
+            candidates
                 .iter()
-                .find(|r| r.id == e.id)
-                .map_or(1, |r| r.deliveries + 1);
-            if deliveries > p.reclaim.max_deliveries {
-                exhausted.push(DeadLetter {
+                .find(|r| r.id == *id)
+                .map_or(1, |r| r.deliveries + 1)
+        };
+        let mut hopeless = Vec::new();
+        let mut suspect = Vec::new();
+        let mut ordinary = Vec::new();
+        for e in entries {
+            let n = deliveries(&e.id);
+            if n > hard_limit {
+                hopeless.push(DeadLetter {
                     id: e.id,
                     reason: format!(
-                        "{}: delivered {deliveries} times without completing",
+                        "{}: delivered {n} times without completing",
                         dead_kind::MAX_DELIVERIES
                     ),
                     payload: e.payload.unwrap_or_default(),
                 });
+            } else if n > p.reclaim.max_deliveries {
+                suspect.push(e);
             } else {
-                retry.push(e);
+                ordinary.push(e);
             }
         }
-        if !exhausted.is_empty() {
-            let batch = CommitBatch {
-                consumer: &p.consumer,
-                ids: exhausted.iter().map(|d| d.id).collect(),
-                dead: exhausted.clone(),
-                ..Default::default()
-            };
-            commit(
-                &mut conn,
-                script,
-                &batch,
-                &p.ttls,
-                &mut NameCache::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            for d in &exhausted {
-                warn!(entry = %d.id, reason = %d.reason, "entry moved to the dead-letter stream");
-            }
-            metrics::counter!(m::ENTRIES_DEAD_LETTERED, "reason" => dead_kind::MAX_DELIVERIES)
-                .increment(exhausted.len() as u64);
+        if !hopeless.is_empty() {
+            dead_letter(p, &mut conn, script, hopeless).await?;
         }
         drop(conn);
-        if retry.is_empty() {
-            continue;
+        for group in [ordinary, suspect] {
+            if group.is_empty() {
+                continue;
+            }
+            let permit = tokio::select! {
+                permit = p.permits.clone().acquire_owned() => permit.map_err(|e| e.to_string())?,
+                _ = p.stopped() => return Ok(()),
+            };
+            let ids: Vec<EntryId> = group.iter().map(|e| e.id).collect();
+            let sent = parser
+                .send(RawBatch {
+                    entries: group,
+                    origin: Origin::Reclaimed,
+                    read_at: Instant::now(),
+                    token: AckToken::new(permit, ids, p.clone()),
+                })
+                .await;
+            if !sent {
+                return Ok(());
+            }
         }
-        let ids: Vec<EntryId> = retry.iter().map(|e| e.id).collect();
-        p.in_flight.add(ids.iter().copied());
-        let sent = parser
-            .send(RawBatch {
-                entries: retry,
-                origin: Origin::Reclaimed,
-                read_at: Instant::now(),
-                token: AckToken::new(permit),
-            })
-            .await;
-        if !sent {
-            p.in_flight.remove(&ids);
+    }
+}
+
+/// Dead-letters entries that keep killing their consumers, in one atomic commit (reason, payload,
+/// XACK together); only what this consumer still owns is moved.
+async fn dead_letter(
+    p: &PipelineContext,
+    conn: &mut deadpool_redis::Connection,
+    script: &redis::Script,
+    mut letters: Vec<DeadLetter>,
+) -> Result<(), String> {
+    loop {
+        let batch = CommitBatch {
+            consumer: &p.consumer,
+            ids: letters.iter().map(|d| d.id).collect(),
+            dead: letters.clone(),
+            ..Default::default()
+        };
+        let outcome = commit(conn, script, &batch, &p.ttls, &mut NameCache::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        match outcome {
+            CommitOutcome::Committed(_) => break,
+            CommitOutcome::NotOwned(lost) => letters.retain(|d| !lost.contains(&d.id)),
+            CommitOutcome::Duplicates(_) => return Err("dead letters carry no markers".into()),
+        }
+        if letters.is_empty() {
             return Ok(());
         }
     }
+    for d in &letters {
+        warn!(entry = %d.id, reason = %d.reason, "entry moved to the dead-letter stream");
+    }
+    metrics::counter!(m::ENTRIES_DEAD_LETTERED, "reason" => dead_kind::MAX_DELIVERIES)
+        .increment(letters.len() as u64);
+    Ok(())
 }
 
 fn dedup<'a>(names: &[&'a str]) -> Vec<&'a str> {

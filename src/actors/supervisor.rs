@@ -133,6 +133,9 @@ impl Supervisor {
             "actor stopped answering; rebuilding it"
         );
         ctx.run_later(delay, move |act, _| {
+            if *act.shutdown.borrow() {
+                return;
+            }
             let child = &mut act.children[i];
             child.current = Some((child.spec.start)());
             child.restarting = false;

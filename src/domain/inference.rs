@@ -129,6 +129,11 @@ fn legs(owner: &OwnerDelta, quotes: &QuoteAssets) -> Legs {
     }
 }
 
+/// No real swap moves more than this many raw units of a quote asset (10^15 lamports is a million
+/// SOL; 10^15 micro-units of a 6-decimal stablecoin is a billion dollars). Larger values only come
+/// from corrupt input, and would overflow the per-minute counters that sum them.
+pub const MAX_QUOTE_LEG: u64 = 1_000_000_000_000_000;
+
 fn magnitude(leg: &AssetDelta) -> Result<u64, DecodeError> {
     u64::try_from(leg.delta.unsigned_abs())
         .map_err(|_| DecodeError::Inconsistent(format!("balance change {} exceeds u64", leg.delta)))
@@ -160,6 +165,11 @@ fn push_swaps(
     for (side, token, quote) in trades.into_iter().flatten() {
         let mint = token.asset.mint();
         let quote_amount = magnitude(&quote)?;
+        if quote_amount > MAX_QUOTE_LEG && config.quotes.rank(&quote.asset).is_some() {
+            return Err(DecodeError::Inconsistent(format!(
+                "implausible quote amount {quote_amount} (more than {MAX_QUOTE_LEG} raw units)"
+            )));
+        }
         // SOL always outranks other quotes, so a SOL leg is always the quote leg.
         let sol_value_lamports = (quote.asset == Asset::Sol).then_some(quote_amount);
         let leg = u8::try_from(swaps.len())
@@ -467,6 +477,16 @@ mod tests {
             InferenceConfig::default().venues.name(s[0].venue),
             "pumpswap"
         );
+    }
+
+    #[test]
+    fn implausible_quote_amounts_are_errors_not_counter_overflows() {
+        let (trader, pool, mint) = (wallet(1), pda(2), key(50));
+        let mut b = TxBuilder::new(trader);
+        b.lamports(trader, u64::MAX, 0)
+            .lamports(pool, 0, u64::MAX)
+            .token(pda(3), trader, mint, 0, 5);
+        assert!(infer_swaps(&b.build(), &InferenceConfig::default()).is_err());
     }
 
     #[test]

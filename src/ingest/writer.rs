@@ -18,6 +18,9 @@ use crate::metrics as m;
 use crate::store::redis::keys;
 use crate::store::redis::stream::{append, group_info};
 
+/// Slots the persisted checkpoint stays behind the newest complete slot.
+pub const CHECKPOINT_MARGIN_SLOTS: u64 = 32;
+
 /// What the feed reports to the writer.
 #[derive(Debug)]
 pub enum FeedEvent {
@@ -86,6 +89,9 @@ struct State {
     complete_upto: Option<u64>,
     paused_since: Option<Instant>,
     last_backlog_check: Instant,
+    /// Oldest slot this feed delivered: the checkpoint never goes below it (an earlier slot may
+    /// never have existed on the server, which would refuse it as unavailable).
+    first_slot: Option<u64>,
     /// Backlog at the last check plus what was written since: between checks the cap is
     /// enforced against this estimate, so a fast feed cannot overshoot it by a whole interval.
     backlog_estimate: u64,
@@ -107,6 +113,7 @@ pub async fn run_writer(
         paused_since: None,
         last_backlog_check: Instant::now() - Duration::from_secs(10),
         backlog_estimate: 0,
+        first_slot: None,
     };
     let tick = Duration::from_millis(50).min(config.linger.max(Duration::from_millis(1)));
     loop {
@@ -167,6 +174,7 @@ enum Next {
 fn handle(event: FeedEvent, s: &mut State, now: Instant) {
     match event {
         FeedEvent::Transaction(tx) => {
+            s.first_slot = Some(s.first_slot.map_or(tx.slot, |f| f.min(tx.slot)));
             if let Some(tx) = s.slots.push(*tx, now) {
                 queue(s, tx, now);
             }
@@ -252,7 +260,13 @@ async fn flush(
         (Some(c), None) => Some(c),
         _ => None,
     };
-    if let Some(slot) = safe {
+    // Geyser does not promise that a slot's transactions all arrive before its block meta; resume
+    // a few slots early and let the consumers' duplicate guard absorb the overlap.
+    let resume = safe.map(|c| {
+        let early = c.saturating_sub(CHECKPOINT_MARGIN_SLOTS);
+        s.first_slot.map_or(early, |first| early.max(first))
+    });
+    if let Some(slot) = resume {
         checkpoint.set(slot);
         if let Ok(mut conn) = redis.get().await {
             let _: Result<(), _> = redis::cmd("SET")

@@ -1,8 +1,7 @@
 -- Closes one batch atomically: either everything below happens, or nothing does.
--- ARGV is a flat program built by commit.rs; sections are read in order. Only the writes that are
--- not idempotent live here (counters, duplicate markers, dead letters, XACK); idempotent ones
--- (HyperLogLog adds, first-seen, the active-mints index) are sent before this script in the same
--- round trip, where repeating them is harmless.
+-- ARGV is a flat program built by commit.rs; sections are read in order. Every write comes after
+-- the ownership and duplicate checks, so a refused attempt leaves no trace (not even idempotent
+-- ones: a refused copy may have been parsed differently, e.g. with another estimated block time).
 local a = ARGV
 local i = 6
 local stream, group, consumer, dead_stream, dedup_ttl = a[1], a[2], a[3], a[4], a[5]
@@ -94,12 +93,25 @@ for z = 1, nz do
   redis.call('ZINCRBY', a[i], a[i + 1], a[i + 2])
   i = i + 3
 end
+-- 5. Sets: PFADD key members…, ZADD key LT|GT score member…, each variadic per key.
+local np = tonumber(a[i]); i = i + 1
+for p = 1, np do
+  local key, m = a[i], tonumber(a[i + 1])
+  variadic('PFADD', key, nil, slice(i + 2, m))
+  i = i + 2 + m
+end
+local nzs = tonumber(a[i]); i = i + 1
+for z = 1, nzs do
+  local key, mode, m = a[i], a[i + 1], tonumber(a[i + 2])
+  variadic('ZADD', key, mode, slice(i + 3, 2 * m))
+  i = i + 3 + 2 * m
+end
 local ne = tonumber(a[i]); i = i + 1
 for e = 1, ne do
   redis.call('EXPIRE', a[i], a[i + 1])
   i = i + 2
 end
 
--- 5. Acknowledge.
+-- 6. Acknowledge.
 if n > 0 then variadic('XACK', stream, group, ids) end
 return {'ok', n}

@@ -2,8 +2,8 @@
 //!
 //! A single Lua script, per batch, does all of: check that every entry is still pending for this
 //! consumer; claim the duplicate markers of the entries that carry swaps; write dead letters; apply
-//! the batch's aggregated counter deltas; XACK every entry. Idempotent writes (HyperLogLogs,
-//! first-seen, active mints) travel in the same round trip just before it, outside Lua. If an entry was reclaimed by another
+//! the batch's aggregated counter deltas, HyperLogLogs, first-seen and active-mint indexes; XACK
+//! every entry. If an entry was reclaimed by another
 //! consumer the script changes nothing and names it ([`CommitOutcome::NotOwned`]); if a signature
 //! was already counted from another entry it changes nothing and names it
 //! ([`CommitOutcome::Duplicates`]). The caller drops those and commits again, so an entry's effects
@@ -97,54 +97,9 @@ impl NameCache {
     }
 }
 
-/// Writes whose repetition is harmless — HyperLogLog adds, first-seen (`HSETNX`), the active-mints
-/// index (`ZADD GT`) and their TTLs. They go in the same round trip, *before* the commit script:
-/// if the script then refuses (entries taken over, duplicates) or the process dies before it runs,
-/// the entries are processed again and these writes repeat without changing anything.
-fn push_idempotent(
-    pipe: &mut redis::Pipeline,
-    d: &CounterDeltas,
-    ttls: &Ttls,
-    names: &mut NameCache,
-) {
-    let mut expire: BTreeMap<String, u64> = BTreeMap::new();
-    for (map, name) in [
-        (&d.buyers, keys::minute_buyers as fn(&str, i64) -> String),
-        (&d.sellers, keys::minute_sellers),
-    ] {
-        for ((mint, minute), wallets) in map {
-            let key = name(names.get(mint), *minute);
-            pipe.cmd("PFADD").arg(&key);
-            for w in wallets {
-                pipe.arg(names.get(w));
-            }
-            pipe.ignore();
-            expire.insert(key, ttls.counter_secs);
-        }
-    }
-    for (wallet, time) in &d.wallet_first_seen {
-        let key = keys::first_seen(time.div_euclid(86_400));
-        pipe.cmd("HSETNX")
-            .arg(&key)
-            .arg(names.get(wallet))
-            .arg(*time)
-            .ignore();
-        expire.insert(key, ttls.first_seen_secs);
-    }
-    if !d.mint_last_trade.is_empty() {
-        pipe.cmd("ZADD").arg(keys::ACTIVE_MINTS).arg("GT");
-        for (mint, time) in &d.mint_last_trade {
-            pipe.arg(*time).arg(names.get(mint));
-        }
-        pipe.ignore();
-    }
-    for (key, ttl) in &expire {
-        pipe.cmd("EXPIRE").arg(key).arg(*ttl).ignore();
-    }
-}
-
-/// The script's counter sections: HINCRBY triples, ZINCRBY triples, EXPIRE pairs.
-fn push_counters(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut NameCache) {
+/// The script's write sections: HINCRBY triples, ZINCRBY triples, variadic PFADDs, variadic
+/// ZADDs (first-seen with LT, active mints with GT), then one EXPIRE per key touched.
+fn push_writes(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut NameCache) {
     let mut expire: BTreeMap<String, u64> = BTreeMap::new();
     let mut incr: Vec<(String, &str, u64)> = Vec::with_capacity(d.minutes.len() * 3);
     for ((mint, minute), c) in &d.minutes {
@@ -179,13 +134,54 @@ fn push_counters(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &m
         cmd.arg(&key).arg(*lamports).arg(names.get(wallet));
         expire.insert(key, ttls.counter_secs);
     }
+
+    cmd.arg(d.buyers.len() + d.sellers.len());
+    for (map, name) in [
+        (&d.buyers, keys::minute_buyers as fn(&str, i64) -> String),
+        (&d.sellers, keys::minute_sellers),
+    ] {
+        for ((mint, minute), wallets) in map {
+            let key = name(names.get(mint), *minute);
+            cmd.arg(&key).arg(wallets.len());
+            for w in wallets {
+                cmd.arg(names.get(w));
+            }
+            expire.insert(key, ttls.counter_secs);
+        }
+    }
+
+    let mut by_day: BTreeMap<i64, Vec<(&Pubkey, i64)>> = BTreeMap::new();
+    for (wallet, time) in &d.wallet_first_seen {
+        by_day
+            .entry(time.div_euclid(86_400))
+            .or_default()
+            .push((wallet, *time));
+    }
+    cmd.arg(by_day.len() + usize::from(!d.mint_last_trade.is_empty()));
+    for (day, wallets) in &by_day {
+        let key = keys::first_seen(*day);
+        cmd.arg(&key).arg("LT").arg(wallets.len());
+        for (wallet, time) in wallets {
+            cmd.arg(*time).arg(names.get(wallet));
+        }
+        expire.insert(key, ttls.first_seen_secs);
+    }
+    if !d.mint_last_trade.is_empty() {
+        cmd.arg(keys::ACTIVE_MINTS)
+            .arg("GT")
+            .arg(d.mint_last_trade.len());
+        for (mint, time) in &d.mint_last_trade {
+            cmd.arg(*time).arg(names.get(mint));
+        }
+    }
+
     cmd.arg(expire.len());
     for (key, ttl) in &expire {
         cmd.arg(key).arg(*ttl);
     }
 }
 
-/// Runs the idempotent writes and the commit script for `batch`, in one round trip.
+/// Runs the commit script for `batch`.
 pub async fn commit<C: ConnectionLike>(
     conn: &mut C,
     script: &Script,
@@ -193,11 +189,20 @@ pub async fn commit<C: ConnectionLike>(
     ttls: &Ttls,
     names: &mut NameCache,
 ) -> Result<CommitOutcome, RedisError> {
+    let cmd = build(script, batch, ttls, names);
+    send(conn, script, &cmd).await
+}
+
+/// The script call for `batch` (synchronous: callers can hold a shared name cache only while
+/// building, never across the round trip).
+pub fn build(
+    script: &Script,
+    batch: &CommitBatch<'_>,
+    ttls: &Ttls,
+    names: &mut NameCache,
+) -> redis::Cmd {
     let empty = CounterDeltas::default();
     let deltas = batch.deltas.unwrap_or(&empty);
-    let mut pipe = redis::pipe();
-    push_idempotent(&mut pipe, deltas, ttls, names);
-
     let mut cmd = redis::cmd("EVALSHA");
     cmd.arg(script.get_hash()).arg(0);
     cmd.arg(keys::STREAM)
@@ -244,19 +249,25 @@ pub async fn commit<C: ConnectionLike>(
             .arg(&d.reason)
             .arg(d.payload.as_slice());
     }
-    push_counters(&mut cmd, deltas, ttls, names);
-    pipe.add_command(cmd);
+    push_writes(&mut cmd, deltas, ttls, names);
+    cmd
+}
 
-    let reply = match pipe.query_async::<Vec<Value>>(conn).await {
+/// Sends a built commit; loads the script first if Redis lost it (it has not run then).
+pub async fn send<C: ConnectionLike>(
+    conn: &mut C,
+    script: &Script,
+    cmd: &redis::Cmd,
+) -> Result<CommitOutcome, RedisError> {
+    let reply = match cmd.query_async::<Value>(conn).await {
         Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-            // Redis restarted (or flushed its script cache): load and send the batch again; the
-            // idempotent part repeats harmlessly and the script has not run.
+            // Redis restarted (or flushed its script cache): load it; the script has not run.
             script.load_async(conn).await?;
-            pipe.query_async::<Vec<Value>>(conn).await?
+            cmd.query_async::<Value>(conn).await?
         }
         other => other?,
     };
-    parse_outcome(reply.into_iter().next_back().unwrap_or(Value::Nil))
+    parse_outcome(reply)
 }
 
 fn parse_outcome(reply: Value) -> Result<CommitOutcome, RedisError> {

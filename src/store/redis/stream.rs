@@ -254,18 +254,20 @@ pub struct PendingRow {
     pub deliveries: u64,
 }
 
-/// Entries idle for at least `min_idle_ms`, from any consumer (dead ones included), oldest first.
+/// Entries idle for at least `min_idle_ms`, from any consumer (dead ones included), oldest first,
+/// starting at `start` (`-`, or `(<id>` to continue after a page).
 pub async fn pending_idle<C: ConnectionLike>(
     conn: &mut C,
     min_idle_ms: u64,
     count: usize,
+    start: &str,
 ) -> Result<Vec<PendingRow>, RedisError> {
     let reply: Value = redis::cmd("XPENDING")
         .arg(STREAM)
         .arg(GROUP)
         .arg("IDLE")
         .arg(min_idle_ms)
-        .arg("-")
+        .arg(start)
         .arg("+")
         .arg(count)
         .query_async(conn)
@@ -466,6 +468,14 @@ pub async fn trim_acknowledged<C: ConnectionLike>(conn: &mut C) -> Result<u64, R
     Ok(removed)
 }
 
+/// Deletes a consumer only if it still has nothing pending; -1 otherwise.
+const DELETE_IF_IDLE: &str = r"
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
+  return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+end
+return -1
+";
+
 /// Removes consumers that have nothing pending and have been idle longer than `idle_ms`.
 pub async fn remove_idle_consumers<C: ConnectionLike>(
     conn: &mut C,
@@ -494,14 +504,17 @@ pub async fn remove_idle_consumers<C: ConnectionLike>(
             continue;
         };
         if pending == 0 && idle > idle_ms {
-            let _: Value = redis::cmd("XGROUP")
-                .arg("DELCONSUMER")
-                .arg(STREAM)
+            // Re-checked atomically: the consumer may have read entries since XINFO, and deleting
+            // it would drop them from the pending list for good.
+            let deleted: i64 = redis::Script::new(DELETE_IF_IDLE)
+                .key(STREAM)
                 .arg(GROUP)
                 .arg(&name)
-                .query_async(conn)
+                .invoke_async(conn)
                 .await?;
-            removed.push(name);
+            if deleted >= 0 {
+                removed.push(name);
+            }
         }
     }
     Ok(removed)
