@@ -76,6 +76,10 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
                 } else {
                     warn!(error = %e, "reader: XREADGROUP failed");
                 }
+                // The read may have run on the server with its reply lost (connection reset):
+                // those entries are now pending for us and nobody else will look at them soon.
+                // Re-read our own pending history next.
+                history = Some(EntryId { ms: 0, seq: 0 });
                 drop(conn);
                 tokio::time::sleep(backoff.next_delay()).await;
                 continue;
@@ -88,9 +92,12 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
         }
         drop(conn);
         if let Some(after) = history {
-            match entries.last() {
+            let last = entries.last().map(|e| e.id);
+            // Our history includes batches still moving through the pipeline; leave those.
+            entries.retain(|e| !p.in_flight.contains(&e.id));
+            match last {
                 Some(last) => {
-                    history = Some(last.id);
+                    history = Some(last);
                     if after.ms == 0 && after.seq == 0 {
                         info!(consumer = %p.consumer, "resuming this consumer's unfinished entries");
                     }

@@ -29,7 +29,7 @@ use crate::store::redis::stream::{
 };
 
 /// How long after a Redis or PostgreSQL error the reclaimer leaves idle entries alone.
-pub const STORE_ERROR_HOLDOFF: Duration = Duration::from_secs(120);
+pub const STORE_ERROR_HOLDOFF: Duration = Duration::from_secs(30);
 
 pub struct Reclaimer {
     pub ctx: Arc<PipelineContext>,
@@ -64,7 +64,7 @@ async fn reclaim_loop(p: Arc<PipelineContext>, parser: Slot<RawBatch>) {
             warn!(error = %e, "cannot read group state");
             continue;
         }
-        // Outages: timeouts come 30 s or more apart, so hold off well beyond one.
+        // During an outage the slow consumers are not dead: leave their entries alone for a while.
         if p.progress
             .store_errors_within(STORE_ERROR_HOLDOFF.max(interval * 3))
         {
