@@ -361,37 +361,6 @@ pub async fn autoclaim<C: ConnectionLike>(
     })
 }
 
-/// How many times each of `ids` has been delivered (absent ids are not pending).
-pub async fn delivery_counts<C: ConnectionLike>(
-    conn: &mut C,
-    first: EntryId,
-    last: EntryId,
-    count: usize,
-) -> Result<Vec<(EntryId, String, u64)>, RedisError> {
-    let reply: Value = redis::cmd("XPENDING")
-        .arg(STREAM)
-        .arg(GROUP)
-        .arg(first.to_string())
-        .arg(last.to_string())
-        .arg(count)
-        .query_async(conn)
-        .await?;
-    let Value::Array(rows) = reply else {
-        return Ok(Vec::new());
-    };
-    Ok(rows
-        .iter()
-        .filter_map(|row| match row {
-            Value::Array(f) if f.len() >= 4 => Some((
-                EntryId::parse(&as_text(&f[0])?)?,
-                as_text(&f[1])?,
-                as_int(&f[3])?,
-            )),
-            _ => None,
-        })
-        .collect())
-}
-
 /// `XINFO GROUPS` for our group (zeros when the stream or group does not exist yet).
 pub async fn group_info<C: ConnectionLike>(conn: &mut C) -> Result<GroupInfo, RedisError> {
     let reply: Result<Value, RedisError> = redis::cmd("XINFO")
