@@ -17,6 +17,7 @@ cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     stop_services
+    rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
