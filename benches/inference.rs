@@ -8,21 +8,15 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use pocketwatcher::domain::rpc_json::transactions_from_json_text;
+use pocketwatcher::cli::replay::load_transactions;
 use pocketwatcher::domain::{infer_swaps, wire, InferenceConfig, Verdict};
 
 fn fixture_payloads() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mainnet");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    load_transactions(&[dir])
         .expect("fixture directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| transactions_from_json_text(&std::fs::read_to_string(f).unwrap()))
-        .map(|tx| wire::encode(&tx.expect("fixtures decode")))
+        .into_iter()
+        .map(|(_, tx)| wire::encode(&tx.expect("fixtures decode")))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pocketwatcher::domain::rpc_json::transactions_from_json_text;
+use pocketwatcher::cli::replay::load_transactions;
 use pocketwatcher::domain::{infer_swaps, wire, InferenceConfig, Verdict};
 
 fn main() {
@@ -12,15 +12,11 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mainnet");
-    let mut payloads = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("fixtures") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|x| x == "json") {
-            for tx in transactions_from_json_text(&std::fs::read_to_string(&path).expect("read")) {
-                payloads.push(wire::encode(&tx.expect("fixture decodes")));
-            }
-        }
-    }
+    let payloads: Vec<Vec<u8>> = load_transactions(&[dir])
+        .expect("fixtures")
+        .into_iter()
+        .map(|(_, tx)| wire::encode(&tx.expect("fixture decodes")))
+        .collect();
     let config = InferenceConfig::default();
     let start = std::time::Instant::now();
     let mut swaps = 0usize;

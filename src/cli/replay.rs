@@ -1,13 +1,13 @@
 //! `pocketwatcher replay FILE|DIR…`: feeds getTransaction JSON straight into the stream, bypassing
 //! gRPC — the bundled demo and a way to re-process known transactions.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 
 use crate::domain::rpc_json::transactions_from_json_text;
-use crate::domain::wire;
+use crate::domain::{wire, DecodeError, Transaction};
 use crate::store::redis::stream::{append, ensure_group};
 
 /// Files to read: each path, or the `.json`/`.jsonl` files of a directory in name order.
@@ -27,6 +27,24 @@ pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// Every transaction in `paths` (files, or directories of `.json`/`.jsonl` in name order), with
+/// the file each came from; undecodable ones stay errors so callers can report them.
+pub fn load_transactions(
+    paths: &[PathBuf],
+) -> anyhow::Result<Vec<(PathBuf, Result<Transaction, DecodeError>)>> {
+    let mut out = Vec::new();
+    for file in collect_files(paths)? {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        out.extend(
+            transactions_from_json_text(&text)
+                .into_iter()
+                .map(|tx| (file.clone(), tx)),
+        );
+    }
+    Ok(out)
 }
 
 /// Outcome of a replay.
@@ -51,16 +69,12 @@ pub async fn replay(
     ensure_group(&mut conn).await?;
     let mut payloads = Vec::new();
     let mut summary = ReplaySummary::default();
-    for file in collect_files(paths)? {
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        for tx in transactions_from_json_text(&text) {
-            match tx {
-                Ok(tx) => payloads.push(wire::encode(&tx)),
-                Err(e) => {
-                    summary.undecodable += 1;
-                    eprintln!("{}: {e}", display(&file));
-                }
+    for (file, tx) in load_transactions(paths)? {
+        match tx {
+            Ok(tx) => payloads.push(wire::encode(&tx)),
+            Err(e) => {
+                summary.undecodable += 1;
+                eprintln!("{}: {e}", file.display());
             }
         }
     }
@@ -82,8 +96,4 @@ pub async fn replay(
         }
     }
     Ok(summary)
-}
-
-fn display(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use pocketwatcher::cli::replay::load_transactions;
 use pocketwatcher::domain::counters::{aggregate, MinuteCounts};
-use pocketwatcher::domain::rpc_json::transactions_from_json_text;
 use pocketwatcher::domain::{infer_swaps, wire, InferenceConfig, Transaction, Verdict};
 
 pub struct Workload {
@@ -20,16 +20,10 @@ pub struct Workload {
 
 pub fn fixtures() -> Vec<Transaction> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mainnet");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
+    load_transactions(&[dir.into()])
         .expect("fixtures")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| transactions_from_json_text(&std::fs::read_to_string(f).unwrap()))
-        .map(|t| t.expect("fixture decodes"))
+        .into_iter()
+        .map(|(_, t)| t.expect("fixture decodes"))
         .collect()
 }
 

@@ -183,6 +183,27 @@ pub async fn read_new<C: ConnectionLike>(
     count: usize,
     block_ms: u64,
 ) -> Result<Vec<StreamEntry>, RedisError> {
+    read_group(conn, consumer, count, block_ms, ">").await
+}
+
+/// This consumer's own pending entries after `after` (`XREADGROUP … STREAMS stream:tx <id>`): what
+/// a restarted instance had read but not finished. Empty when there are none left.
+pub async fn read_own_pending<C: ConnectionLike>(
+    conn: &mut C,
+    consumer: &str,
+    count: usize,
+    after: EntryId,
+) -> Result<Vec<StreamEntry>, RedisError> {
+    read_group(conn, consumer, count, 0, &after.to_string()).await
+}
+
+async fn read_group<C: ConnectionLike>(
+    conn: &mut C,
+    consumer: &str,
+    count: usize,
+    block_ms: u64,
+    from: &str,
+) -> Result<Vec<StreamEntry>, RedisError> {
     let mut cmd = redis::cmd("XREADGROUP");
     cmd.arg("GROUP")
         .arg(GROUP)
@@ -196,7 +217,7 @@ pub async fn read_new<C: ConnectionLike>(
     let reply: Value = cmd
         .arg("STREAMS")
         .arg(STREAM)
-        .arg(">")
+        .arg(from)
         .query_async(conn)
         .await?;
     match reply {
@@ -210,38 +231,6 @@ pub async fn read_new<C: ConnectionLike>(
             None => Ok(Vec::new()),
         },
         _ => Err(protocol_error("XREADGROUP")),
-    }
-}
-
-/// This consumer's own pending entries after `after` (`XREADGROUP … STREAMS stream:tx <id>`): what
-/// a restarted instance had read but not finished. Empty when there are none left.
-pub async fn read_own_pending<C: ConnectionLike>(
-    conn: &mut C,
-    consumer: &str,
-    count: usize,
-    after: EntryId,
-) -> Result<Vec<StreamEntry>, RedisError> {
-    let reply: Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg(GROUP)
-        .arg(consumer)
-        .arg("COUNT")
-        .arg(count)
-        .arg("STREAMS")
-        .arg(STREAM)
-        .arg(after.to_string())
-        .query_async(conn)
-        .await?;
-    match reply {
-        Value::Array(streams) => match streams.first() {
-            Some(Value::Array(pair)) => parse_entries(pair.get(1).unwrap_or(&Value::Nil)),
-            _ => Ok(Vec::new()),
-        },
-        Value::Map(streams) => match streams.first() {
-            Some((_, entries)) => parse_entries(entries),
-            None => Ok(Vec::new()),
-        },
-        _ => Ok(Vec::new()),
     }
 }
 
