@@ -52,6 +52,9 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub detect: DetectConfig,
+    pub enrich: EnrichConfig,
+    pub alerts: AlertsConfig,
     /// Replaces the built-in venue table when non-empty.
     pub venues: Vec<VenueEntry>,
     /// Quote assets after SOL, in priority order; replaces the default (USDC, USDT) when non-empty.
@@ -176,6 +179,80 @@ pub struct ShutdownConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// TOML file of `[[triggers]]`; empty = the six default triggers. Reloaded on SIGHUP and when
+    /// the file changes; an invalid file is refused and the running set stays.
+    pub triggers_file: String,
+    /// How often the file is checked for changes.
+    pub reload_poll_secs: u64,
+    /// A triggered mint stays HOT this long (refreshed by every new alert).
+    pub hot_ttl_secs: u64,
+    /// The same (mint, trigger) alerts again only after this long.
+    pub cooldown_secs: u64,
+    /// Touched mints are collected and evaluated this often.
+    pub eval_interval_ms: u64,
+    /// Every mint traded within `sweep_lookback_secs` is re-evaluated this often (windows also
+    /// change when trades slide out of them).
+    pub sweep_interval_secs: u64,
+    pub sweep_lookback_secs: u64,
+    /// Mints per window-reading round trip (bounds how long one Redis script runs).
+    pub mints_per_call: usize,
+    /// The detector lease: only its holder evaluates and alerts; another process takes over
+    /// within about `lease_ttl_ms` after the holder dies.
+    pub lease_ttl_ms: u64,
+    pub lease_renew_ms: u64,
+    /// Alerts for tokens whose market cap is known and below this are skipped.
+    pub min_mcap_sol: f64,
+    /// send | skip: what to do when the market cap cannot be computed (no supply or price).
+    pub unknown_mcap: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrichConfig {
+    /// Solana JSON-RPC URL for `getTokenSupply` (any provider). Overridden by
+    /// `POCKETWATCHER_RPC_URL` (provider URLs often carry an API key). Empty: no supply lookups,
+    /// market caps are unknown.
+    pub rpc_url: Secret,
+    pub rpc_requests_per_sec: u32,
+    /// Requests per UTC day, shared by every detect process (counted in Redis).
+    pub rpc_daily_budget: u64,
+    pub rpc_timeout_ms: u64,
+    /// A looked-up supply is reused this long.
+    pub supply_cache_secs: u64,
+    /// Also ask the provider for the token's name and symbol (DAS `getAsset`; Helius, Triton
+    /// and others support it). Costs one request per alerted token.
+    pub token_metadata: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Overridden by `POCKETWATCHER_DISCORD_WEBHOOK_URL`. Empty: no Discord channel.
+    pub discord_webhook_url: Secret,
+    /// Overridden by `POCKETWATCHER_TELEGRAM_BOT_TOKEN`. Empty: no Telegram channel.
+    pub telegram_bot_token: Secret,
+    /// Overridden by `POCKETWATCHER_TELEGRAM_CHAT_ID`.
+    pub telegram_chat_id: String,
+    /// Bot API base URL (a local Bot API server, or a test stand-in).
+    pub telegram_api_base: String,
+    pub discord_per_minute: u32,
+    pub telegram_per_minute: u32,
+    /// First retry delay after a network error, timeout or 5xx; doubles up to `retry_max_secs`,
+    /// with jitter.
+    pub retry_initial_ms: u64,
+    pub retry_max_secs: u64,
+    /// A delivery failing this many times is marked failed.
+    pub max_attempts: u32,
+    pub request_timeout_secs: u64,
+    /// A delivery claimed by a sender that died is retried after this long.
+    pub claim_secs: u64,
+    /// How often the outbox is checked when nothing woke the sender.
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -322,6 +399,57 @@ impl Default for MetricsConfig {
     }
 }
 
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            triggers_file: String::new(),
+            reload_poll_secs: 2,
+            hot_ttl_secs: 3600,
+            cooldown_secs: 1800,
+            eval_interval_ms: 250,
+            sweep_interval_secs: 60,
+            sweep_lookback_secs: 600,
+            mints_per_call: 200,
+            lease_ttl_ms: 5000,
+            lease_renew_ms: 1000,
+            min_mcap_sol: 500.0,
+            unknown_mcap: "send".into(),
+        }
+    }
+}
+
+impl Default for EnrichConfig {
+    fn default() -> Self {
+        EnrichConfig {
+            rpc_url: Secret::default(),
+            rpc_requests_per_sec: 5,
+            rpc_daily_budget: 20_000,
+            rpc_timeout_ms: 5000,
+            supply_cache_secs: 6 * 3600,
+            token_metadata: false,
+        }
+    }
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            discord_webhook_url: Secret::default(),
+            telegram_bot_token: Secret::default(),
+            telegram_chat_id: String::new(),
+            telegram_api_base: "https://api.telegram.org".into(),
+            discord_per_minute: 30,
+            telegram_per_minute: 20,
+            retry_initial_ms: 1000,
+            retry_max_secs: 300,
+            max_attempts: 12,
+            request_timeout_secs: 10,
+            claim_secs: 60,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
@@ -377,6 +505,18 @@ impl Config {
         }
         if let Some(v) = env.var("POCKETWATCHER_YELLOWSTONE_ENDPOINT") {
             self.yellowstone.endpoint = v;
+        }
+        if let Some(v) = env.var("POCKETWATCHER_RPC_URL") {
+            self.enrich.rpc_url = Secret::new(v);
+        }
+        if let Some(v) = env.var("POCKETWATCHER_DISCORD_WEBHOOK_URL") {
+            self.alerts.discord_webhook_url = Secret::new(v);
+        }
+        if let Some(v) = env.var("POCKETWATCHER_TELEGRAM_BOT_TOKEN") {
+            self.alerts.telegram_bot_token = Secret::new(v);
+        }
+        if let Some(v) = env.var("POCKETWATCHER_TELEGRAM_CHAT_ID") {
+            self.alerts.telegram_chat_id = v;
         }
         if let Some(v) = env.var("POCKETWATCHER_CONSUMER") {
             self.consume.consumer_name = v;
@@ -498,8 +638,91 @@ impl Config {
         if !["human", "json"].contains(&self.log.format.as_str()) {
             return Err(invalid("log.format", "unknown format", "use human or json"));
         }
+        self.validate_detection()?;
         self.venue_table()?;
         self.quote_assets()?;
+        Ok(())
+    }
+
+    fn validate_detection(&self) -> Result<(), ConfigError> {
+        let positive: [(&str, u64); 10] = [
+            ("detect.hot_ttl_secs", self.detect.hot_ttl_secs),
+            ("detect.eval_interval_ms", self.detect.eval_interval_ms),
+            ("detect.sweep_interval_secs", self.detect.sweep_interval_secs),
+            ("detect.mints_per_call", self.detect.mints_per_call as u64),
+            ("detect.lease_ttl_ms", self.detect.lease_ttl_ms),
+            ("detect.lease_renew_ms", self.detect.lease_renew_ms),
+            ("enrich.rpc_requests_per_sec", self.enrich.rpc_requests_per_sec as u64),
+            ("alerts.discord_per_minute", self.alerts.discord_per_minute as u64),
+            ("alerts.telegram_per_minute", self.alerts.telegram_per_minute as u64),
+            ("alerts.max_attempts", self.alerts.max_attempts as u64),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(invalid(
+                    field,
+                    "must be greater than 0",
+                    "set a positive number",
+                ));
+            }
+        }
+        if self.detect.lease_renew_ms * 2 > self.detect.lease_ttl_ms {
+            return Err(invalid(
+                "detect.lease_renew_ms",
+                "must be at most half of detect.lease_ttl_ms, or a slow renewal loses the lease",
+                "e.g. lease_ttl_ms = 5000, lease_renew_ms = 1000",
+            ));
+        }
+        if !["send", "skip"].contains(&self.detect.unknown_mcap.as_str()) {
+            return Err(invalid(
+                "detect.unknown_mcap",
+                format!("{:?} is not a choice", self.detect.unknown_mcap),
+                "use send (alert and say the market cap is unknown) or skip",
+            ));
+        }
+        if !(self.detect.min_mcap_sol >= 0.0 && self.detect.min_mcap_sol.is_finite()) {
+            return Err(invalid(
+                "detect.min_mcap_sol",
+                "must be a finite number >= 0",
+                "e.g. 500 (0 disables the filter)",
+            ));
+        }
+        let rpc = self.enrich.rpc_url.expose();
+        if !rpc.is_empty() && !(rpc.starts_with("http://") || rpc.starts_with("https://")) {
+            return Err(invalid(
+                "enrich.rpc_url",
+                "is not an http(s) URL",
+                "e.g. https://api.mainnet-beta.solana.com (or set POCKETWATCHER_RPC_URL)",
+            ));
+        }
+        let hook = self.alerts.discord_webhook_url.expose();
+        if !hook.is_empty() && !(hook.starts_with("http://") || hook.starts_with("https://")) {
+            return Err(invalid(
+                "alerts.discord_webhook_url",
+                "is not an http(s) URL",
+                "copy the webhook URL from Discord's channel settings \
+                 (or set POCKETWATCHER_DISCORD_WEBHOOK_URL)",
+            ));
+        }
+        if self.alerts.telegram_bot_token.expose().is_empty()
+            != self.alerts.telegram_chat_id.is_empty()
+        {
+            return Err(invalid(
+                "alerts.telegram_chat_id",
+                "Telegram needs both a bot token and a chat id",
+                "set both alerts.telegram_bot_token (or POCKETWATCHER_TELEGRAM_BOT_TOKEN) and \
+                 alerts.telegram_chat_id, or neither",
+            ));
+        }
+        if !(self.alerts.telegram_api_base.starts_with("http://")
+            || self.alerts.telegram_api_base.starts_with("https://"))
+        {
+            return Err(invalid(
+                "alerts.telegram_api_base",
+                "is not an http(s) URL",
+                "use https://api.telegram.org (default)",
+            ));
+        }
         Ok(())
     }
 

@@ -32,6 +32,35 @@ pub const REDIS_ERRORS: &str = "pocketwatcher_redis_errors_total";
 pub const POSTGRES_ERRORS: &str = "pocketwatcher_postgres_errors_total";
 pub const RETENTION_DELETED: &str = "pocketwatcher_retention_deleted_rows_total";
 
+// Detection.
+pub const DETECT_EVALUATIONS: &str = "pocketwatcher_detector_evaluations_total";
+pub const DETECT_CYCLE_SECONDS: &str = "pocketwatcher_detector_cycle_seconds";
+pub const DETECTION_DELAY_SECONDS: &str = "pocketwatcher_detection_delay_seconds";
+pub const DETECTOR_LEADER: &str = "pocketwatcher_detector_leader";
+pub const DETECTOR_LEASE_ACQUIRED: &str = "pocketwatcher_detector_lease_acquired_total";
+pub const TRIGGERS_FIRED: &str = "pocketwatcher_triggers_fired_total";
+pub const TRIGGERS_ACTIVE: &str = "pocketwatcher_triggers_active";
+pub const TRIGGER_RELOADS: &str = "pocketwatcher_trigger_reloads_total";
+pub const ALERTS_SUPPRESSED: &str = "pocketwatcher_alerts_suppressed_total";
+pub const HOT_TOKENS: &str = "pocketwatcher_hot_tokens";
+pub const RPC_REQUESTS: &str = "pocketwatcher_rpc_requests_total";
+
+// Alert delivery.
+pub const ALERTS_CREATED: &str = "pocketwatcher_alerts_created_total";
+pub const ALERTS: &str = "pocketwatcher_alerts_total";
+pub const WEBHOOK_RETRIES: &str = "pocketwatcher_webhook_retries_total";
+pub const ALERT_DELIVERY_SECONDS: &str = "pocketwatcher_alert_delivery_seconds";
+pub const ALERT_DELIVERIES_PENDING: &str = "pocketwatcher_alert_deliveries_pending";
+
+// Process and stores.
+pub const REDIS_SECONDS: &str = "pocketwatcher_redis_operation_seconds";
+pub const POSTGRES_SECONDS: &str = "pocketwatcher_postgres_operation_seconds";
+pub const DEAD_LETTER_LENGTH: &str = "pocketwatcher_dead_letter_length";
+pub const READY: &str = "pocketwatcher_ready";
+pub const PROCESS_RSS_BYTES: &str = "pocketwatcher_process_resident_memory_bytes";
+pub const PROCESS_CPU_SECONDS: &str = "pocketwatcher_process_cpu_seconds_total";
+pub const BUILD_INFO: &str = "pocketwatcher_build_info";
+
 /// Buckets for latencies from sub-millisecond stages to multi-second stalls.
 pub const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -161,4 +190,91 @@ pub fn describe() {
         Unit::Count,
         "swap_events rows deleted by retention"
     );
+    describe_counter!(
+        DETECT_EVALUATIONS,
+        Unit::Count,
+        "Mints evaluated by the detector, by path (event: touched by a commit; sweep: periodic)"
+    );
+    describe_histogram!(
+        DETECT_CYCLE_SECONDS,
+        Unit::Seconds,
+        "Time of one detector cycle (read windows, evaluate, decide)"
+    );
+    describe_histogram!(
+        DETECTION_DELAY_SECONDS,
+        Unit::Seconds,
+        "From the commit (ack) of a batch touching a mint to that mint's evaluation"
+    );
+    describe_gauge!(
+        DETECTOR_LEADER,
+        Unit::Count,
+        "1 while this process holds the detector lease"
+    );
+    describe_counter!(
+        DETECTOR_LEASE_ACQUIRED,
+        Unit::Count,
+        "Times this process acquired the detector lease"
+    );
+    describe_counter!(TRIGGERS_FIRED, Unit::Count, "Trigger matches, by trigger");
+    describe_gauge!(TRIGGERS_ACTIVE, Unit::Count, "Enabled triggers in the running set");
+    describe_counter!(
+        TRIGGER_RELOADS,
+        Unit::Count,
+        "Trigger file reloads, by result (applied, refused)"
+    );
+    describe_counter!(
+        ALERTS_SUPPRESSED,
+        Unit::Count,
+        "Trigger matches that did not alert, by reason (cooldown, low_mcap, unknown_mcap)"
+    );
+    describe_gauge!(HOT_TOKENS, Unit::Count, "Mints currently HOT");
+    describe_counter!(
+        RPC_REQUESTS,
+        Unit::Count,
+        "Solana JSON-RPC requests, by method and result"
+    );
+    describe_counter!(
+        ALERTS_CREATED,
+        Unit::Count,
+        "Alerts written to the outbox, by trigger"
+    );
+    describe_counter!(
+        ALERTS,
+        Unit::Count,
+        "Alert delivery outcomes, by channel and status (sent, failed)"
+    );
+    describe_counter!(
+        WEBHOOK_RETRIES,
+        Unit::Count,
+        "Delivery attempts that will be retried, by channel and reason"
+    );
+    describe_histogram!(
+        ALERT_DELIVERY_SECONDS,
+        Unit::Seconds,
+        "From the alert row to its delivery, by channel"
+    );
+    describe_gauge!(
+        ALERT_DELIVERIES_PENDING,
+        Unit::Count,
+        "Deliveries waiting in the outbox, by channel"
+    );
+    describe_histogram!(REDIS_SECONDS, Unit::Seconds, "Redis round trips, by operation");
+    describe_histogram!(
+        POSTGRES_SECONDS,
+        Unit::Seconds,
+        "PostgreSQL statements, by operation"
+    );
+    describe_gauge!(DEAD_LETTER_LENGTH, Unit::Count, "XLEN of stream:tx:dead");
+    describe_gauge!(
+        READY,
+        Unit::Count,
+        "1 while /readyz reports ready (stores reachable, pipeline progressing)"
+    );
+    describe_gauge!(PROCESS_RSS_BYTES, Unit::Bytes, "Resident memory of this process");
+    describe_counter!(
+        PROCESS_CPU_SECONDS,
+        Unit::Seconds,
+        "CPU time (user + system) used by this process"
+    );
+    describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; labels carry the version and role");
 }

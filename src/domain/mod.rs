@@ -2,12 +2,18 @@
 //!
 //! - [`transaction`]: the compact transaction; [`rpc_json`] and [`proto`] build it; [`wire`] is
 //!   its stream encoding.
+//! - [`windows`]: the 18 window metrics; [`triggers`]: the condition grammar and evaluation;
+//!   [`cto`]: the CTO score and risk levels; [`clusters`]: linked-wallet groups; [`alert`]: what an
+//!   alert carries.
 //! - [`deltas`]: per-owner balance changes; [`inference`]: swaps from them; [`venue`]: where they
 //!   traded; [`sol_price`]: SOL value of stable-quoted swaps.
 
+pub mod alert;
 pub mod assets;
+pub mod clusters;
 mod compact_serde;
 pub mod counters;
+pub mod cto;
 pub mod curve;
 pub mod deltas;
 pub mod error;
@@ -20,7 +26,9 @@ pub mod swap;
 #[doc(hidden)]
 pub mod test_support;
 pub mod transaction;
+pub mod triggers;
 pub mod venue;
+pub mod windows;
 pub mod wire;
 
 pub use assets::{Asset, QuoteAssets, Venue, VenueKind, VenueTable, WSOL_MINT};

@@ -1,0 +1,1 @@
+//! Linked-wallet clusters (being written; see issue 4).

@@ -1,0 +1,1 @@
+//! CTO score and risk levels (being written; see issue 4).

@@ -1,0 +1,1 @@
+//! Trigger grammar and evaluation (being written; see issue 4).
