@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command: bash scripts/test.sh
 #
-# 1. Installs what the integration tests need if it is missing (Debian: redis-server, postgresql;
-#    apt-get update runs once, only when something is missing). No service is started: the tests
-#    start their own throwaway Redis / PostgreSQL on free ports (tests/support/mod.rs).
+# 1. Installs what the integration tests need if it is missing (Debian: redis-server, postgresql,
+#    prometheus; apt-get update runs once, only when something is missing). No service is started:
+#    the tests start their own throwaway Redis / PostgreSQL / Prometheus on free ports
+#    (tests/support/).
 # 2. cargo fmt --check, cargo clippy -D warnings, cargo test --all-targets, cargo test --doc.
 #
 # Environment:
@@ -13,6 +14,8 @@
 #   POCKETWATCHER_REDIS_SERVER  path of the redis-server binary (default: redis-server on PATH)
 #   POCKETWATCHER_PG_BIN        directory holding initdb/pg_ctl/pg_isready/createdb
 #                               (default: newest /usr/lib/postgresql/*/bin)
+#   POCKETWATCHER_PROMETHEUS    path of the prometheus binary (default: prometheus on PATH, then
+#                               /usr/bin/prometheus); tests/dashboard.rs runs it
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -50,9 +53,20 @@ have_postgres() {
     return 1
 }
 
+have_prometheus() {
+    if [[ -n "${POCKETWATCHER_PROMETHEUS:-}" ]]; then
+        [[ -x "$POCKETWATCHER_PROMETHEUS" ]]
+    else
+        command -v prometheus >/dev/null 2>&1 || [[ -x /usr/bin/prometheus ]]
+    fi
+}
+
 missing=()
 have_redis || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
+# The dashboard check (tests/dashboard.rs) runs every PromQL query of the Grafana dashboard
+# through a real Prometheus.
+have_prometheus || missing+=(prometheus)
 # Running as root, PostgreSQL is run as the `postgres` OS user through runuser (util-linux).
 if [[ $(id -u) -eq 0 ]] && ! command -v runuser >/dev/null 2>&1; then
     missing+=(util-linux)
@@ -90,6 +104,7 @@ if ((${#missing[@]})); then
     trap - EXIT
     have_redis || { echo "redis-server still missing after install" >&2; exit 1; }
     have_postgres || { echo "PostgreSQL server binaries still missing after install" >&2; exit 1; }
+    have_prometheus || { echo "prometheus still missing after install" >&2; exit 1; }
 fi
 
 # --- cargo -----------------------------------------------------------------------------------------
