@@ -27,6 +27,7 @@ use support::{unique_name, wait_until, TestPostgres, TestRedis};
 const DASHBOARD: &str = include_str!("../grafana/dashboards/pocketwatcher.json");
 const DATASOURCES: &str = include_str!("../grafana/provisioning/datasources/pocketwatcher.yaml");
 const CATALOGUE: &str = include_str!("../src/metrics.rs");
+const README: &str = include_str!("../README.md");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mainnet");
 
 const PROMETHEUS_UID: &str = "pocketwatcher-prometheus";
@@ -522,6 +523,18 @@ fn every_expression_uses_catalogue_metrics_the_way_their_kind_allows() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_readme_metrics_table_lists_the_whole_catalogue() {
+    let missing: Vec<String> = catalogue()
+        .into_keys()
+        .filter(|name| !README.contains(&format!("| `{name}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md, section Metrics, has no row for {missing:?}"
+    );
 }
 
 #[test]
