@@ -5,6 +5,7 @@
 //! - [`domain`]: pure logic (transactions, balance deltas, swap inference, wire format). No I/O.
 //! - [`fake_geyser`]: a real Yellowstone gRPC server streaming deterministic fixture traffic (tests, demos).
 //! - [`geyser_source`]: the Yellowstone client: subscribe, decode, reconnect forever from a checkpoint.
+//! - [`alerting`]: the alert outbox's sender: message formats, Discord/Telegram delivery, retries.
 //! - [`actors`]: the actix actors and all their wiring (ingest, parser pool, counter writer, swap
 //!   store, acker, reclaimer, supervisor).
 //! - [`ingest`]: Yellowstone feed events → batched XADDs with block times, checkpoint, backpressure.
@@ -17,6 +18,7 @@
 //! - [`store`]: Redis and PostgreSQL access (no actors).
 
 pub mod actors;
+pub mod alerting;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -10,6 +10,7 @@
 //! Only diesel-async's `RunQueryDsl` is imported in this module tree (diesel's own would make
 //! `execute` ambiguous).
 
+pub mod alerts;
 pub mod error;
 pub mod migrate;
 pub mod pool;
