@@ -6,6 +6,7 @@
 //! - [`detect`]: sliding windows → triggers → alert decisions (one leader, via a Redis lease).
 //! - [`fake_geyser`]: a real Yellowstone gRPC server streaming deterministic fixture traffic (tests, demos).
 //! - [`geyser_source`]: the Yellowstone client: subscribe, decode, reconnect forever from a checkpoint.
+//! - [`alerting`]: the alert outbox's sender: message formats, Discord/Telegram delivery, retries.
 //! - [`actors`]: the actix actors and all their wiring (ingest, parser pool, counter writer, swap
 //!   store, acker, reclaimer, supervisor).
 //! - [`ingest`]: Yellowstone feed events → batched XADDs with block times, checkpoint, backpressure.
