@@ -778,4 +778,5 @@ impl Drop for TestPostgres {
 
 pub mod daemon;
 pub mod fake_chat;
+pub mod fake_rpc;
 pub mod workload;
