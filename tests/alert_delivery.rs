@@ -667,3 +667,54 @@ async fn stand_ins_answer_from_their_script_and_record_requests() {
     assert_eq!(good.status().as_u16(), 200);
     assert_eq!(telegram.messages_text(), vec!["a_b".to_string()]);
 }
+
+/// The wiring the daemon uses: `children` under actix, woken by the detector's notify; the actor
+/// answers heartbeats while it runs and stops at shutdown.
+#[test]
+fn the_supervised_actor_delivers_and_stops_at_shutdown() {
+    use pocketwatcher::actors::messages::Heartbeat;
+    use pocketwatcher::alerting::{children, configured_channels};
+    use pocketwatcher::config::Config;
+
+    let pg = TestPostgres::new();
+    let db = unique_name("actor");
+    pg.create_database(&db);
+    let url = pg.url(&db);
+    pocketwatcher::store::postgres::run_migrations_blocking(&url).expect("migrations");
+    let discord = FakeDiscord::start();
+    let mut config = Config::default();
+    config.alerts = alerts_config(Some(discord.url()), None);
+    assert_eq!(configured_channels(&config.alerts), vec!["discord"]);
+
+    actix::System::new().block_on(async move {
+        let pool = connect(&url, 2).await.expect("connect");
+        let (_leader_tx, leader) = watch::channel(true);
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let specs = children(&config, pool.clone(), leader, wake.clone(), shutdown);
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].name, "alert_sender");
+        let actor = (specs[0].start)();
+        actor.send(Heartbeat).await.expect("heartbeat answered");
+
+        let channels = configured_channels(&config.alerts);
+        let id = insert_alert(&pool, &alert(20), "actor-1", &channels)
+            .await
+            .unwrap()
+            .unwrap();
+        wake.notify_one();
+        wait_for_status(&pool, id, "discord", "sent").await;
+        assert_eq!(discord.delivered().len(), 1);
+
+        shutdown_tx.send(true).unwrap();
+        wait_until_async("the actor to stop", DEADLINE, || {
+            let actor = actor.clone();
+            async move { actor.send(Heartbeat).await.is_err() }
+        })
+        .await;
+    });
+
+    // No channel configured: no sender at all (alerts are only recorded).
+    let quiet = Config::default();
+    assert!(configured_channels(&quiet.alerts).is_empty());
+}
