@@ -682,8 +682,10 @@ fn the_supervised_actor_delivers_and_stops_at_shutdown() {
     let url = pg.url(&db);
     pocketwatcher::store::postgres::run_migrations_blocking(&url).expect("migrations");
     let discord = FakeDiscord::start();
-    let mut config = Config::default();
-    config.alerts = alerts_config(Some(discord.url()), None);
+    let config = Config {
+        alerts: alerts_config(Some(discord.url()), None),
+        ..Config::default()
+    };
     assert_eq!(configured_channels(&config.alerts), vec!["discord"]);
 
     actix::System::new().block_on(async move {
