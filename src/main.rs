@@ -36,6 +36,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "all")]
         role: Role,
     },
+    /// Send one clearly marked test alert to each configured channel.
+    AlertTest {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[arg(long, short)]
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config, role } => cli::run::run(&config, role),
+        Command::AlertTest { config } => cli::alert_test::alert_test(&config),
         Command::Migrate { config } => cli::run::migrate(&config).map(|_| 0),
         Command::Replay {
             config,

@@ -31,6 +31,9 @@ use crate::store::postgres::{PgError, PgPool};
 /// The production rate-limit window (the limits are per minute).
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 
+/// Slack added to a retry's local wake-up time so that the row is due when the sender looks.
+const WAKE_MARGIN: Duration = Duration::from_millis(20);
+
 /// Everything a sender needs; cloned for every (re)start.
 #[derive(Clone)]
 pub struct SenderSetup {
@@ -76,7 +79,7 @@ pub struct DeliveryCounters {
     retried: [AtomicU64; 2],
     /// Outcomes not recorded because the claim had been taken over.
     claims_lost: AtomicU64,
-    /// Completed passes over the outbox.
+    /// Turns of the loop (a pass over the outbox when leader, a check of the flags otherwise).
     passes: AtomicU64,
 }
 
@@ -100,7 +103,7 @@ impl DeliveryCounters {
     pub fn claims_lost(&self) -> u64 {
         self.claims_lost.load(Ordering::Relaxed)
     }
-    /// Passes over the outbox so far: a test waits for a few more to see that nothing happened.
+    /// Turns of the loop so far: a test waits for a few more to see that nothing happened.
     pub fn passes(&self) -> u64 {
         self.passes.load(Ordering::Relaxed)
     }
@@ -148,8 +151,8 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
             let hints = futures::future::join_all(lanes.iter_mut().map(|l| l.drain(&pass))).await;
             next = hints.into_iter().flatten().fold(next, Instant::min);
             publish_pending(&s.pool, &lanes).await;
-            s.counters.passes.fetch_add(1, Ordering::Relaxed);
         }
+        s.counters.passes.fetch_add(1, Ordering::Relaxed);
         tokio::select! {
             _ = s.wake.notified() => {}
             _ = tokio::time::sleep_until(next.into()) => {}
@@ -221,10 +224,13 @@ impl Lane {
                 self.limiter.pause_until(now + *retry_after);
             }
             let update = self.account(&delivery, &outcome, &decision);
+            let recorded = record_with_retries(pass.pool, &delivery, &update).await;
             if let Decision::RetryAfter(after) = decision {
-                wake = earliest(wake, Instant::now() + after);
+                // The row is due `after` from the database's clock at the update, which ran
+                // just now: wake a little after that rather than a poll interval late.
+                wake = earliest(wake, Instant::now() + after + WAKE_MARGIN);
             }
-            match record_with_retries(pass.pool, &delivery, &update).await {
+            match recorded {
                 Ok(true) => {}
                 Ok(false) => {
                     pass.counters.claims_lost.fetch_add(1, Ordering::Relaxed);

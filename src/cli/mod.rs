@@ -1,5 +1,6 @@
 //! Command implementations (the daemon's own logic lives in `actors`).
 
+pub mod alert_test;
 pub mod bench;
 pub mod parse;
 pub mod replay;
