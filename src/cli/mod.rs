@@ -2,5 +2,7 @@
 
 pub mod bench;
 pub mod parse;
+pub mod progress;
 pub mod replay;
 pub mod run;
+pub mod status;

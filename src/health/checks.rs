@@ -181,7 +181,7 @@ impl PipelineProgress {
             *last = (committed, Instant::now());
         }
         let quiet = last.1.elapsed();
-        (quiet >= self.window).then(|| quiet.as_secs())
+        (quiet >= self.window).then_some(quiet.as_secs())
     }
 }
 
