@@ -10,13 +10,16 @@
 //! - [`actors`]: the actix actors and all their wiring (ingest, parser pool, counter writer, swap
 //!   store, acker, reclaimer, supervisor).
 //! - [`ingest`]: Yellowstone feed events → batched XADDs with block times, checkpoint, backpressure.
-//! - [`cli`]: the commands (`run`, `migrate`, `replay`, `parse`).
+//! - [`health`]: readiness checks, refreshed in the background; [`http`]: `/metrics`, `/healthz`,
+//!   `/readyz`.
+//! - [`cli`]: the commands (`run`, `migrate`, `replay`, `parse`, `status`, `bench`).
 //! - [`config`]: the typed, validated configuration.
 //! - [`logging`]: tracing setup (human or JSON).
 //! - [`metrics`]: the metric catalogue.
 //! - [`pipeline`]: what each stage does to a batch, as plain functions.
 //! - [`secret`]: the redacting wrapper every credential travels in.
 //! - [`store`]: Redis and PostgreSQL access (no actors).
+//! - [`telemetry`]: the metrics recorder, process metrics, and the `pocketwatcher:live_stats` key.
 
 pub mod actors;
 pub mod alerting;
@@ -26,9 +29,12 @@ pub mod detect;
 pub mod domain;
 pub mod fake_geyser;
 pub mod geyser_source;
+pub mod health;
+pub mod http;
 pub mod ingest;
 pub mod logging;
 pub mod metrics;
 pub mod pipeline;
 pub mod secret;
 pub mod store;
+pub mod telemetry;

@@ -57,6 +57,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Backlog, pending per consumer, lags, rates, dead letters, HOT tokens and the last alerts.
+    Status(cli::status::StatusArgs),
     /// Measure the whole pipeline: fake feed → daemon → Redis + PostgreSQL.
     Bench(cli::bench::BenchArgs),
     /// Serve the bundled transactions over a real Yellowstone gRPC server (for demos, tests, bench).
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         } => parse(explain, &files),
         Command::FakeGeyser(args) => fake_geyser(args),
         Command::Bench(args) => bench(args),
+        Command::Status(args) => cli::status::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

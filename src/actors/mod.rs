@@ -21,7 +21,6 @@ pub mod slot;
 pub mod supervisor;
 pub mod swap_store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +30,8 @@ use tokio::sync::{watch, Semaphore};
 use tracing::{error, info, warn};
 
 use crate::config::Config;
-use crate::metrics as m;
+use crate::health::checks::{PipelineProgress, PROGRESS_WINDOW};
+use crate::health::Readiness;
 use crate::secret::redact_url;
 use crate::store::redis::commit::Ttls;
 use crate::store::redis::stream::ensure_group;
@@ -70,31 +70,6 @@ impl Role {
     }
 }
 
-/// Installs the Prometheus exporter on `listen`.
-pub fn install_metrics(listen: &str) -> anyhow::Result<()> {
-    let addr: SocketAddr = listen.parse().context("metrics.listen")?;
-    let (recorder, exporter) = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .with_http_listener(addr)
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
-            m::LATENCY_BUCKETS,
-        )?
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Full(m::BATCH_SIZE.into()),
-            m::BATCH_SIZE_BUCKETS,
-        )?
-        .build()
-        .context("building the Prometheus exporter")?;
-    metrics::set_global_recorder(recorder).context("a metrics recorder is already installed")?;
-    actix_rt::spawn(async move {
-        if let Err(e) = exporter.await {
-            error!(error = ?e, "metrics endpoint stopped");
-        }
-    });
-    m::describe();
-    Ok(())
-}
-
 pub fn redis_pool(config: &Config) -> anyhow::Result<deadpool_redis::Pool> {
     let cfg = deadpool_redis::Config::from_url(config.redis.url.expose());
     let redacted = || redact_url(config.redis.url.expose());
@@ -119,8 +94,8 @@ pub fn redis_pool(config: &Config) -> anyhow::Result<deadpool_redis::Pool> {
 pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the daemon until a signal (exit 0 after draining) or a supervisor give-up (exit 1).
-/// Must run inside the actix system.
-pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
+/// Must run inside the actix system. Registers the role's readiness checks on `readiness`.
+pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Result<i32> {
     let redis = redis_pool(&config)?;
     let mut conn = wait_for_redis(&redis).await?;
     ensure_group(&mut conn)
@@ -185,6 +160,7 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
             config.swap_store.retention_days,
             Duration::from_secs(config.swap_store.retention_interval_secs),
         ));
+        readiness.register(PipelineProgress::new(p.clone(), PROGRESS_WINDOW));
         pipeline = Some(p);
         info!(consumer = %config.consume.consumer_name, threads, "consuming stream:tx");
     }
@@ -215,6 +191,7 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
             &config,
             redis.clone(),
             shutdown_rx.clone(),
+            &readiness,
         )?);
     }
 
@@ -225,6 +202,7 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
         shutdown_rx.clone(),
     )
     .start();
+    readiness.mark_started();
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;

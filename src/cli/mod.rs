@@ -3,5 +3,7 @@
 pub mod alert_test;
 pub mod bench;
 pub mod parse;
+pub mod progress;
 pub mod replay;
 pub mod run;
+pub mod status;

@@ -2,6 +2,8 @@
 //!
 //! | key | type | written by | TTL |
 //! |---|---|---|---|
+//! | `pocketwatcher:live_stats` | string: JSON of the reference's live-stats fields, merged over the running processes | every process (`telemetry::live_stats`), every 5 s | 30 s |
+//! | `pocketwatcher:live_stats:parts` | hash `<role>@<consumer>` → that process's JSON part | every process; stale parts dropped after 30 s | 1 h |
 //! | `stream:tx` (group `parsers`) | stream, field `data` = wire payload | ingest | never trimmed past unacked entries |
 //! | `stream:tx:dead` | stream: `id`, `reason`, `data` | acker | none (operators inspect and delete) |
 //! | `pw:sig:{slot/100}` | set of raw 64-byte signatures already counted | commit (only with the swap's counters) | `dedup_ttl` |
@@ -82,6 +84,10 @@ pub fn minute_wallet_volume(mint: &str, minute: i64) -> String {
 pub fn first_seen(day: i64) -> String {
     format!("pw:fs:{day}")
 }
+
+/// Live stats for people and scripts (name kept from the reference), and its per-process parts.
+pub const LIVE_STATS: &str = "pocketwatcher:live_stats";
+pub const LIVE_STATS_PARTS: &str = "pocketwatcher:live_stats:parts";
 
 /// Base58 text of a key, for key names and members.
 pub fn text(key: &Pubkey) -> String {
