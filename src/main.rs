@@ -36,6 +36,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "all")]
         role: Role,
     },
+    /// Send one clearly marked test alert to each configured channel.
+    AlertTest {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[arg(long, short)]
@@ -52,6 +57,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Backlog, pending per consumer, lags, rates, dead letters, HOT tokens and the last alerts.
+    Status(cli::status::StatusArgs),
     /// Measure the whole pipeline: fake feed → daemon → Redis + PostgreSQL.
     Bench(cli::bench::BenchArgs),
     /// Serve the bundled transactions over a real Yellowstone gRPC server (for demos, tests, bench).
@@ -73,6 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config, role } => cli::run::run(&config, role),
+        Command::AlertTest { config } => cli::alert_test::alert_test(&config),
         Command::Migrate { config } => cli::run::migrate(&config).map(|_| 0),
         Command::Replay {
             config,
@@ -86,6 +94,7 @@ fn main() -> ExitCode {
         } => parse(explain, &files),
         Command::FakeGeyser(args) => fake_geyser(args),
         Command::Bench(args) => bench(args),
+        Command::Status(args) => cli::status::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

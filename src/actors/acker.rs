@@ -92,9 +92,13 @@ async fn close(
                     let mut cache = names.lock().unwrap_or_else(|e| e.into_inner());
                     build(script, &batch, &p.ttls, &mut cache)
                 };
-                send(&mut conn, script, &cmd)
-                    .await
-                    .map_err(|e| e.to_string())
+                let sent = Instant::now();
+                let reply = send(&mut conn, script, &cmd).await;
+                if reply.is_ok() {
+                    metrics::histogram!(m::REDIS_SECONDS, "op" => "commit")
+                        .record(sent.elapsed().as_secs_f64());
+                }
+                reply.map_err(|e| e.to_string())
             }
             Err(e) => Err(e.to_string()),
         };

@@ -21,7 +21,6 @@ pub mod slot;
 pub mod supervisor;
 pub mod swap_store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +30,8 @@ use tokio::sync::{watch, Semaphore};
 use tracing::{error, info, warn};
 
 use crate::config::Config;
-use crate::metrics as m;
+use crate::health::checks::{PipelineProgress, PROGRESS_WINDOW};
+use crate::health::Readiness;
 use crate::secret::redact_url;
 use crate::store::redis::commit::Ttls;
 use crate::store::redis::stream::ensure_group;
@@ -55,31 +55,19 @@ impl Role {
     pub fn ingests(self) -> bool {
         matches!(self, Role::All | Role::Ingest)
     }
-}
 
-/// Installs the Prometheus exporter on `listen`.
-pub fn install_metrics(listen: &str) -> anyhow::Result<()> {
-    let addr: SocketAddr = listen.parse().context("metrics.listen")?;
-    let (recorder, exporter) = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .with_http_listener(addr)
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
-            m::LATENCY_BUCKETS,
-        )?
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Full(m::BATCH_SIZE.into()),
-            m::BATCH_SIZE_BUCKETS,
-        )?
-        .build()
-        .context("building the Prometheus exporter")?;
-    metrics::set_global_recorder(recorder).context("a metrics recorder is already installed")?;
-    actix_rt::spawn(async move {
-        if let Err(e) = exporter.await {
-            error!(error = ?e, "metrics endpoint stopped");
+    pub fn detects(self) -> bool {
+        matches!(self, Role::All | Role::Detect)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Ingest => "ingest",
+            Role::Consume => "consume",
+            Role::Detect => "detect",
         }
-    });
-    m::describe();
-    Ok(())
+    }
 }
 
 pub fn redis_pool(config: &Config) -> anyhow::Result<deadpool_redis::Pool> {
@@ -106,13 +94,8 @@ pub fn redis_pool(config: &Config) -> anyhow::Result<deadpool_redis::Pool> {
 pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the daemon until a signal (exit 0 after draining) or a supervisor give-up (exit 1).
-/// Must run inside the actix system.
-pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
-    if role == Role::Detect {
-        anyhow::bail!(
-            "role `detect` is not part of this release yet: run `--role all`, `ingest` or `consume`"
-        );
-    }
+/// Must run inside the actix system. Registers the role's readiness checks on `readiness`.
+pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Result<i32> {
     let redis = redis_pool(&config)?;
     let mut conn = wait_for_redis(&redis).await?;
     ensure_group(&mut conn)
@@ -125,13 +108,22 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
     let mut specs: Vec<ChildSpec> = Vec::new();
     let mut pipeline: Option<Arc<PipelineContext>> = None;
 
-    if role.consumes() {
-        let postgres = crate::store::postgres::connect(
-            config.postgres.url.expose(),
-            config.postgres.pool_size,
+    let postgres = if role.consumes() || role.detects() {
+        Some(
+            crate::store::postgres::connect(
+                config.postgres.url.expose(),
+                config.postgres.pool_size,
+            )
+            .await
+            .with_context(|| {
+                format!("connecting to {}", redact_url(config.postgres.url.expose()))
+            })?,
         )
-        .await
-        .with_context(|| format!("connecting to {}", redact_url(config.postgres.url.expose())))?;
+    } else {
+        None
+    };
+
+    if let (true, Some(postgres)) = (role.consumes(), postgres.clone()) {
         let threads = match config.consume.parser_threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -168,14 +160,38 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
             config.swap_store.retention_days,
             Duration::from_secs(config.swap_store.retention_interval_secs),
         ));
+        readiness.register(PipelineProgress::new(p.clone(), PROGRESS_WINDOW));
         pipeline = Some(p);
         info!(consumer = %config.consume.consumer_name, threads, "consuming stream:tx");
+    }
+    if let (true, Some(postgres)) = (role.detects(), postgres.clone()) {
+        let detect = crate::detect::children(
+            &config,
+            redis.clone(),
+            postgres.clone(),
+            shutdown_rx.clone(),
+        )?;
+        specs.extend(detect.specs);
+        specs.extend(crate::alerting::children(
+            &config,
+            postgres,
+            detect.leader,
+            detect.outbox,
+            shutdown_rx.clone(),
+        ));
+        info!(
+            channels = ?crate::alerting::configured_channels(&config.alerts),
+            "detecting (acting while holding the detector lease)"
+        );
+    } else {
+        ignore_hangup();
     }
     if role.ingests() {
         specs.extend(crate::ingest::children(
             &config,
             redis.clone(),
             shutdown_rx.clone(),
+            &readiness,
         )?);
     }
 
@@ -186,6 +202,7 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
         shutdown_rx.clone(),
     )
     .start();
+    readiness.mark_started();
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
@@ -216,6 +233,21 @@ async fn drain(p: &PipelineContext, deadline: Duration) {
             ?deadline,
             "shutdown deadline reached with batches in flight; they stay pending and are redelivered"
         ),
+    }
+}
+
+/// SIGHUP reloads the triggers in detecting roles; elsewhere it must not stop the process (its
+/// default action).
+fn ignore_hangup() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            actix_rt::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    info!("SIGHUP ignored: this role has no triggers to reload");
+                }
+            });
+        }
+        Err(e) => warn!(error = %e, "cannot listen for SIGHUP"),
     }
 }
 

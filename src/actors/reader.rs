@@ -60,6 +60,7 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
                 continue;
             }
         };
+        let started = Instant::now();
         let read = match history {
             Some(after) => read_own_pending(&mut conn, &p.consumer, p.read_count, after).await,
             None => read_new(&mut conn, &p.consumer, p.read_count, p.block_ms).await,
@@ -86,6 +87,11 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
             }
         };
         backoff.reset();
+        // Only reads that brought entries: an empty read measures BLOCK, not Redis.
+        if !entries.is_empty() {
+            metrics::histogram!(m::REDIS_SECONDS, "op" => "xreadgroup")
+                .record(started.elapsed().as_secs_f64());
+        }
         let mut entries = entries;
         if history.is_none() && !entries.is_empty() {
             top_up(&p, &mut conn, &mut entries).await;

@@ -92,6 +92,12 @@ async fn sample_gauges(p: &PipelineContext) -> Result<(), String> {
     metrics::gauge!(m::PENDING_ENTRIES).set(info.pending as f64);
     metrics::gauge!(m::GROUP_LAG).set(info.lag as f64);
     metrics::gauge!(m::STREAM_LENGTH).set(len as f64);
+    let dead: u64 = redis::cmd("XLEN")
+        .arg(crate::store::redis::keys::DEAD_STREAM)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    metrics::gauge!(m::DEAD_LETTER_LENGTH).set(dead as f64);
     Ok(())
 }
 

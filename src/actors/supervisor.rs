@@ -50,6 +50,10 @@ impl Supervisor {
         give_up: GiveUp,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
+        for spec in &specs {
+            // Restarts per actor exist from start-up (at 0), not from the first restart.
+            metrics::counter!(m::ACTOR_RESTARTS, "actor" => spec.name).increment(0);
+        }
         let children = specs
             .into_iter()
             .map(|spec| Child {

@@ -59,8 +59,9 @@ async fn persist(p: &PipelineContext, rows: &[SwapRow]) -> bool {
         let started = Instant::now();
         match insert_swaps(&p.postgres, rows).await {
             Ok(inserted) => {
-                metrics::histogram!(m::STAGE_SECONDS, "stage" => "store")
-                    .record(started.elapsed().as_secs_f64());
+                let took = started.elapsed().as_secs_f64();
+                metrics::histogram!(m::STAGE_SECONDS, "stage" => "store").record(took);
+                metrics::histogram!(m::POSTGRES_SECONDS, "op" => "insert_swaps").record(took);
                 metrics::counter!(m::SWAP_ROWS_INSERTED).increment(inserted);
                 if failing {
                     info!("PostgreSQL writes recovered");

@@ -7,13 +7,14 @@
 //! Point it at throwaway Redis and PostgreSQL: `scripts/bench.sh` starts them.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+use super::progress::Progress;
 use crate::config::{Config, ProcessEnv};
 use crate::fake_geyser::{FakeGeyser, FakeGeyserConfig};
 use crate::store::redis::keys;
@@ -96,7 +97,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let deadline = Duration::from_secs(args.timeout_secs);
     let mut first_xadd_ms: Option<u64> = None;
     let mut last_report = Instant::now();
-    let progress = Progress::new(args.count);
+    let mut progress = Progress::new("bench", "acknowledged", args.count);
     let finished_at = loop {
         if let Some(status) = daemon.0.try_wait()? {
             bail!(
@@ -134,11 +135,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
         }
         if last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
-            progress.show(info.acknowledged(), started.elapsed());
+            progress.set(info.acknowledged());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    progress.done();
+    progress.finish(group_info(&mut conn).await?.acknowledged());
     let first_ms = first_xadd_ms.context("no entry was ever written")?;
     let now_ms = crate::actors::context::now_ms();
     let seconds = (now_ms - first_ms) as f64 / 1000.0 - finished_at.elapsed().as_secs_f64();
@@ -333,54 +334,6 @@ async fn redis_commandstats(
         ));
     }
     Ok(out)
-}
-
-/// A progress bar on a terminal, a line every 10 s otherwise.
-struct Progress {
-    total: u64,
-    tty: bool,
-    last_line: std::cell::Cell<Instant>,
-}
-
-impl Progress {
-    fn new(total: u64) -> Self {
-        Progress {
-            total,
-            tty: std::io::stderr().is_terminal(),
-            last_line: std::cell::Cell::new(Instant::now()),
-        }
-    }
-
-    fn show(&self, done: u64, elapsed: Duration) {
-        let rate = done as f64 / elapsed.as_secs_f64().max(1e-9);
-        let eta = if rate > 0.0 {
-            (self.total.saturating_sub(done)) as f64 / rate
-        } else {
-            0.0
-        };
-        let pct = done as f64 * 100.0 / self.total.max(1) as f64;
-        if self.tty {
-            let filled = (pct / 5.0) as usize;
-            eprint!(
-                "\r[{}{}] {pct:5.1}% {done}/{} {rate:.0} tx/s ETA {eta:.0}s ",
-                "#".repeat(filled.min(20)),
-                " ".repeat(20 - filled.min(20)),
-                self.total
-            );
-        } else if self.last_line.get().elapsed() >= Duration::from_secs(10) {
-            self.last_line.set(Instant::now());
-            eprintln!(
-                "bench: {done}/{} acknowledged ({pct:.1}%), {rate:.0} tx/s, ETA {eta:.0}s",
-                self.total
-            );
-        }
-    }
-
-    fn done(&self) {
-        if self.tty {
-            eprintln!();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Command implementations (the daemon's own logic lives in `actors`).
 
+pub mod alert_test;
 pub mod bench;
 pub mod parse;
+pub mod progress;
 pub mod replay;
 pub mod run;
+pub mod status;

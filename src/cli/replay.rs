@@ -2,10 +2,10 @@
 //! gRPC — the bundled demo and a way to re-process known transactions.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Context;
 
+use super::progress::Progress;
 use crate::domain::rpc_json::transactions_from_json_text;
 use crate::domain::{wire, DecodeError, Transaction};
 use crate::store::redis::stream::{append, ensure_group};
@@ -78,22 +78,15 @@ pub async fn replay(
             }
         }
     }
-    let started = Instant::now();
     let total = payloads.len() * repeat;
-    let mut last_report = Instant::now();
+    let mut progress = Progress::new("replay", "written", total as u64);
     for _ in 0..repeat {
         for chunk in payloads.chunks(500) {
             append(&mut conn, chunk).await?;
             summary.written += chunk.len();
-            if last_report.elapsed().as_secs() >= 2 {
-                last_report = Instant::now();
-                let rate = summary.written as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                eprintln!(
-                    "replay: {}/{total} written ({rate:.0} tx/s)",
-                    summary.written
-                );
-            }
+            progress.set(summary.written as u64);
         }
     }
+    progress.finish(summary.written as u64);
     Ok(summary)
 }

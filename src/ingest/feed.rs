@@ -11,6 +11,7 @@ use crate::actors::messages::Heartbeat;
 use crate::actors::supervisor::ChildSpec;
 use crate::config::Config;
 use crate::geyser_source::{spawn_source, GeyserSourceConfig, SourceEvent};
+use crate::health::{Flag, Readiness};
 
 /// The ingest actor: owns one feed connection and one writer for its lifetime. When it dies the
 /// supervisor builds a new one, which resumes from the checkpoint (duplicates are absorbed by the
@@ -22,6 +23,8 @@ pub struct Ingest {
     shutdown: watch::Receiver<bool>,
     buffer: usize,
     checkpoint: Arc<Checkpoint>,
+    /// Readiness: whether the gRPC subscription is up.
+    connected: Flag,
 }
 
 impl Actor for Ingest {
@@ -35,6 +38,8 @@ impl Actor for Ingest {
         let source = self.source.clone();
         let writer = self.writer.clone();
         let shutdown = self.shutdown.clone();
+        let connected = self.connected.clone();
+        connected.set_failing("connecting");
         let run = async move {
             if checkpoint.get().is_none() {
                 if let Some(slot) = load_checkpoint(&redis).await {
@@ -43,7 +48,7 @@ impl Actor for Ingest {
             }
             let resume = checkpoint.clone();
             let handle = spawn_source(source, move || resume.get(), tx);
-            let forward = forward(rx, feed_tx);
+            let forward = forward(rx, feed_tx, connected);
             let write = run_writer(feed_rx, redis, writer, checkpoint, shutdown);
             tokio::join!(forward, write);
             handle.abort();
@@ -58,8 +63,17 @@ impl Handler<Heartbeat> for Ingest {
 }
 
 /// Maps source events to writer events (the writer does not depend on the gRPC client).
-async fn forward(mut rx: mpsc::Receiver<SourceEvent>, tx: mpsc::Sender<FeedEvent>) {
+async fn forward(
+    mut rx: mpsc::Receiver<SourceEvent>,
+    tx: mpsc::Sender<FeedEvent>,
+    connected: Flag,
+) {
     while let Some(event) = rx.recv().await {
+        match &event {
+            SourceEvent::Connected { .. } => connected.set_ok(),
+            SourceEvent::Disconnected { .. } => connected.set_failing("disconnected, reconnecting"),
+            _ => {}
+        }
         let mapped = match event {
             SourceEvent::Transaction(t) => FeedEvent::Transaction(Box::new(t)),
             SourceEvent::BlockMeta { slot, block_time } => {
@@ -83,7 +97,9 @@ pub fn children(
     config: &Config,
     redis: deadpool_redis::Pool,
     shutdown: watch::Receiver<bool>,
+    readiness: &Readiness,
 ) -> anyhow::Result<Vec<ChildSpec>> {
+    let connected = readiness.flag("grpc", "not connected yet");
     let y = &config.yellowstone;
     let source = GeyserSourceConfig {
         endpoint: y.endpoint.clone(),
@@ -121,6 +137,7 @@ pub fn children(
                 shutdown: shutdown.clone(),
                 buffer,
                 checkpoint: checkpoint.clone(),
+                connected: connected.clone(),
             };
             Ingest::start_in_arbiter(&arbiter, move |_| actor).recipient()
         }),

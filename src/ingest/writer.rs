@@ -226,9 +226,15 @@ async fn flush(
     let mut delay = Duration::from_millis(50);
     loop {
         let written = match redis.get().await {
-            Ok(mut conn) => append(&mut conn, &payloads)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(mut conn) => {
+                let started = Instant::now();
+                let appended = append(&mut conn, &payloads).await;
+                if appended.is_ok() {
+                    metrics::histogram!(m::REDIS_SECONDS, "op" => "xadd")
+                        .record(started.elapsed().as_secs_f64());
+                }
+                appended.map_err(|e| e.to_string())
+            }
             Err(e) => Err(e.to_string()),
         };
         match written {

@@ -778,5 +778,6 @@ impl Drop for TestPostgres {
 
 pub mod daemon;
 pub mod fake_chat;
+pub mod fake_rpc;
 pub mod prometheus;
 pub mod workload;

@@ -478,6 +478,162 @@ pub async fn remove_idle_consumers<C: ConnectionLike>(
     Ok(removed)
 }
 
+/// Stream facts from `XINFO STREAM` (zeros when the stream does not exist).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamInfo {
+    pub length: u64,
+    /// Id of the newest entry ever added (its ms part is the time of the last XADD).
+    pub last_generated: Option<EntryId>,
+    /// Entries ever added (Redis ≥ 7).
+    pub entries_added: u64,
+}
+
+/// `XINFO STREAM key`.
+pub async fn stream_info<C: ConnectionLike>(
+    conn: &mut C,
+    key: &str,
+) -> Result<StreamInfo, RedisError> {
+    let reply: Result<Value, RedisError> = redis::cmd("XINFO")
+        .arg("STREAM")
+        .arg(key)
+        .query_async(conn)
+        .await;
+    let record = match reply {
+        Ok(v) => v,
+        Err(e) if e.code() == Some("ERR") => return Ok(StreamInfo::default()),
+        Err(e) => return Err(e),
+    };
+    let fields = field_list(record).ok_or_else(|| protocol_error("XINFO STREAM"))?;
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    Ok(StreamInfo {
+        length: get("length").and_then(as_int).unwrap_or(0),
+        last_generated: get("last-generated-id")
+            .and_then(as_text)
+            .and_then(|t| EntryId::parse(&t))
+            .filter(|id| id.ms > 0 || id.seq > 0),
+        entries_added: get("entries-added").and_then(as_int).unwrap_or(0),
+    })
+}
+
+/// One consumer of the group, from `XINFO CONSUMERS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerInfo {
+    pub name: String,
+    pub pending: u64,
+    /// Since its last attempted interaction (read, claim).
+    pub idle_ms: u64,
+    /// Since its last successful interaction (Redis ≥ 7.2; `None` before, or if it never had one).
+    pub inactive_ms: Option<u64>,
+}
+
+/// `XINFO CONSUMERS stream:tx parsers` (empty when the group does not exist).
+pub async fn consumers<C: ConnectionLike>(conn: &mut C) -> Result<Vec<ConsumerInfo>, RedisError> {
+    let reply: Result<Value, RedisError> = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(STREAM)
+        .arg(GROUP)
+        .query_async(conn)
+        .await;
+    let list = match reply {
+        Ok(Value::Array(list)) => list,
+        Ok(_) => return Ok(Vec::new()),
+        Err(e) if matches!(e.code(), Some("ERR") | Some("NOGROUP")) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(list
+        .into_iter()
+        .filter_map(field_list)
+        .filter_map(|fields| {
+            let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+            Some(ConsumerInfo {
+                name: get("name").and_then(as_text)?,
+                pending: get("pending").and_then(as_int).unwrap_or(0),
+                idle_ms: get("idle").and_then(as_int).unwrap_or(0),
+                // -1 (never active) does not parse as u64: None.
+                inactive_ms: get("inactive").and_then(as_int),
+            })
+        })
+        .collect())
+}
+
+/// The `XPENDING stream:tx parsers` summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingSummary {
+    pub total: u64,
+    pub oldest: Option<EntryId>,
+    pub newest: Option<EntryId>,
+    /// Pending entries per consumer that has any, as Redis lists them.
+    pub by_consumer: Vec<(String, u64)>,
+}
+
+pub async fn pending_summary<C: ConnectionLike>(
+    conn: &mut C,
+) -> Result<PendingSummary, RedisError> {
+    let reply: Result<Value, RedisError> = redis::cmd("XPENDING")
+        .arg(STREAM)
+        .arg(GROUP)
+        .query_async(conn)
+        .await;
+    let parts = match reply {
+        Ok(Value::Array(parts)) => parts,
+        Ok(_) => return Ok(PendingSummary::default()),
+        Err(e) if matches!(e.code(), Some("ERR") | Some("NOGROUP")) => {
+            return Ok(PendingSummary::default())
+        }
+        Err(e) => return Err(e),
+    };
+    let id = |i: usize| {
+        parts
+            .get(i)
+            .and_then(as_text)
+            .and_then(|t| EntryId::parse(&t))
+    };
+    let by_consumer = match parts.get(3) {
+        Some(Value::Array(rows)) => rows
+            .iter()
+            .filter_map(|row| match row {
+                Value::Array(pair) if pair.len() == 2 => {
+                    Some((as_text(&pair[0])?, as_int(&pair[1])?))
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(PendingSummary {
+        total: parts.first().and_then(as_int).unwrap_or(0),
+        oldest: id(1),
+        newest: id(2),
+        by_consumer,
+    })
+}
+
+/// The oldest entry the group has not finished: the oldest pending one or the first not yet
+/// delivered, whichever is older. `None` when the group has caught up.
+pub async fn oldest_unacknowledged<C: ConnectionLike>(
+    conn: &mut C,
+) -> Result<Option<EntryId>, RedisError> {
+    let info = group_info(conn).await?;
+    let pending = pending_summary(conn).await?.oldest;
+    let start = match info.last_delivered {
+        Some(id) => format!("({id}"),
+        None => "-".to_string(),
+    };
+    let next: Value = redis::cmd("XRANGE")
+        .arg(STREAM)
+        .arg(start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(conn)
+        .await?;
+    let undelivered = parse_entries(&next)?.first().map(|e| e.id);
+    Ok(match (pending, undelivered) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
