@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use support::daemon::{Daemon, DaemonConfig};
 use support::fake_chat::{FakeDiscord, Reply};
+use support::fake_rpc::FakeRpc;
 use support::prometheus::{QueryResult, TestPrometheus};
 use support::{unique_name, wait_until, TestPostgres, TestRedis};
 
@@ -459,13 +460,14 @@ fn the_dashboard_is_a_provisionable_grafana_dashboard() {
         "schemaVersion"
     );
     assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
-    let mut ids = BTreeSet::new();
+    let (mut ids, mut titles) = (BTreeSet::new(), BTreeSet::new());
     for panel in panels(&d) {
         let title = panel["title"].as_str().unwrap_or("<untitled>");
         assert!(
             ids.insert(panel["id"].as_u64().expect("panel id")),
             "duplicate panel id in {title:?}"
         );
+        assert!(titles.insert(title), "two panels are titled {title:?}");
         let pos = &panel["gridPos"];
         for key in ["h", "w", "x", "y"] {
             assert!(pos[key].is_u64(), "{title:?}: gridPos.{key}");
@@ -702,9 +704,11 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus_and_postgres(
     pg.create_database(&db);
     pocketwatcher::store::postgres::run_migrations_blocking(&pg.url(&db)).unwrap();
 
-    // Discord fails once (a retry), then accepts.
+    // Discord fails once (a retry), then accepts. The JSON-RPC stand-in knows no mint: supply
+    // lookups fail and alerts go out with an unknown market cap.
     let discord = FakeDiscord::start();
     discord.script([Reply::status(500)]);
+    let rpc = FakeRpc::start();
 
     // Endless traffic over few mints, so every rate has recent samples and mints get buys; the
     // feed drops the stream once, so ingest reconnects and replays an overlap (duplicates).
@@ -729,8 +733,10 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus_and_postgres(
         "[ingest]\nlinger_ms = 2\n\
          [swap_store]\nretention_interval_secs = 2\n\
          [detect]\ntriggers_file = \"{}\"\nmin_mcap_sol = 0.0\n\
+         [enrich]\nrpc_url = \"{}\"\n\
          [alerts]\ndiscord_webhook_url = \"{}\"\nretry_initial_ms = 200\nretry_max_secs = 1\n",
         triggers.display(),
+        rpc.url(),
         discord.url()
     );
     let daemon = Daemon::start(&config, "all");
@@ -794,7 +800,7 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus_and_postgres(
         panic!(
             "{} of {} dashboard queries failed.\n\nRejected:\n  {}\n\nNo data after {:?}:\n  {}\n\n\
              Catalogue metrics the daemon does not export: {:?}\n\
-             Discord requests received: {}, delivered: {}\n\nPrometheus log:\n{}\n\nDaemon log (tail):\n{tail}",
+             Discord requests received: {}, delivered: {}; RPC requests: {}\n\nPrometheus log:\n{}\n\nDaemon log (tail):\n{tail}",
             last.rejected.len() + last.empty.len(),
             queries.len(),
             last.rejected.join("\n  "),
@@ -803,6 +809,7 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus_and_postgres(
             unexported(&metrics),
             discord.received().len(),
             discord.delivered().len(),
+            rpc.requests().len(),
             prom.log(),
         );
     }
