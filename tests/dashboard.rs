@@ -742,25 +742,36 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus_and_postgres(
     let daemon = Daemon::start(&config, "all");
 
     // A consumer that reads and dies: the daemon takes its entries over (reclaimed).
-    wait_until("traffic in the stream", Duration::from_secs(60), || {
-        daemon
-            .metrics()
-            .contains("pocketwatcher_entries_processed_total")
-    });
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("parsers")
-        .arg("dead-consumer")
-        .arg("COUNT")
-        .arg(20)
-        .arg("STREAMS")
-        .arg("stream:tx")
-        .arg(">")
-        .query_async(&mut conn)
+    pocketwatcher::store::redis::stream::ensure_group(&mut conn)
         .await
         .unwrap();
+    let started = Instant::now();
+    loop {
+        let read: redis::Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg("parsers")
+            .arg("dead-consumer")
+            .arg("COUNT")
+            .arg(20)
+            .arg("BLOCK")
+            .arg(1_000)
+            .arg("STREAMS")
+            .arg("stream:tx")
+            .arg(">")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if read != redis::Value::Nil {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no traffic reached the stream:\n{}",
+            daemon.log()
+        );
+    }
     // One entry no decoder accepts: a dead letter.
     let _: String = redis::cmd("XADD")
         .arg("stream:tx")
@@ -815,4 +826,5 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus_and_postgres(
     }
     assert_eq!(last.returned.len(), queries.len());
     geyser.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
