@@ -609,7 +609,7 @@ async fn a_script_streams_exactly_its_transactions_as_far_as_released() {
     c.ping_interval = Duration::from_millis(100);
     c.count = 3;
     let fake = start(c).await;
-    assert_eq!(fake.traffic().len(), Some(7));
+    assert_eq!(fake.traffic().total(), Some(7));
     let mut client = client(&fake.endpoint(), None).await;
     let (_sink, mut stream) = client
         .subscribe_with_request(Some(request(None, None)))

@@ -286,7 +286,7 @@ impl FakeGeyserHandle {
     /// `domain::proto::from_update` (no block time). A subscription that filters out failed or
     /// vote transactions skips those sequence numbers. A script has no more than its length.
     pub fn expected_transactions(&self, n: u64) -> Vec<Transaction> {
-        let n = self.shared.traffic.len().map_or(n, |len| n.min(len));
+        let n = self.shared.traffic.total().map_or(n, |len| n.min(len));
         (0..n)
             .map(|seq| self.shared.traffic.transaction(seq))
             .collect()

@@ -101,7 +101,7 @@ pub(crate) struct SharedParams {
 
 impl Shared {
     pub(crate) fn new(traffic: Arc<Traffic>, p: SharedParams) -> Self {
-        let end = traffic.len().unwrap_or(u64::MAX);
+        let end = traffic.total().unwrap_or(u64::MAX);
         let limit = if p.count == 0 { u64::MAX } else { p.count };
         Shared {
             traffic,

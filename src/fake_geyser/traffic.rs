@@ -259,7 +259,7 @@ impl Traffic {
     }
 
     /// How many transactions there are: `None` for endless generated traffic.
-    pub fn len(&self) -> Option<u64> {
+    pub fn total(&self) -> Option<u64> {
         match &self.source {
             Source::Generated(_) => None,
             Source::Scripted(s) => Some(s.len()),

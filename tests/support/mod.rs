@@ -777,4 +777,5 @@ impl Drop for TestPostgres {
 }
 
 pub mod daemon;
+pub mod scenarios;
 pub mod workload;
