@@ -106,7 +106,8 @@ impl System {
 
         let mut config = FakeGeyserConfig::with_fixtures(Fixtures::Scripted(script.scripted()));
         config.count = first_release as u64;
-        config.ping_interval = Duration::from_secs(5);
+        // Well inside the daemon's 5 s watchdog while the script is held back.
+        config.ping_interval = Duration::from_secs(1);
         let geyser = FakeGeyser::start(config).await.unwrap();
 
         let client = redis::Client::open(redis.url()).unwrap();
