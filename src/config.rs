@@ -29,6 +29,10 @@ pub enum ConfigError {
     },
 }
 
+fn is_http(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
 fn invalid(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field: field.into(),
@@ -648,13 +652,25 @@ impl Config {
         let positive: [(&str, u64); 10] = [
             ("detect.hot_ttl_secs", self.detect.hot_ttl_secs),
             ("detect.eval_interval_ms", self.detect.eval_interval_ms),
-            ("detect.sweep_interval_secs", self.detect.sweep_interval_secs),
+            (
+                "detect.sweep_interval_secs",
+                self.detect.sweep_interval_secs,
+            ),
             ("detect.mints_per_call", self.detect.mints_per_call as u64),
             ("detect.lease_ttl_ms", self.detect.lease_ttl_ms),
             ("detect.lease_renew_ms", self.detect.lease_renew_ms),
-            ("enrich.rpc_requests_per_sec", self.enrich.rpc_requests_per_sec as u64),
-            ("alerts.discord_per_minute", self.alerts.discord_per_minute as u64),
-            ("alerts.telegram_per_minute", self.alerts.telegram_per_minute as u64),
+            (
+                "enrich.rpc_requests_per_sec",
+                self.enrich.rpc_requests_per_sec as u64,
+            ),
+            (
+                "alerts.discord_per_minute",
+                self.alerts.discord_per_minute as u64,
+            ),
+            (
+                "alerts.telegram_per_minute",
+                self.alerts.telegram_per_minute as u64,
+            ),
             ("alerts.max_attempts", self.alerts.max_attempts as u64),
         ];
         for (field, value) in positive {
@@ -688,7 +704,7 @@ impl Config {
             ));
         }
         let rpc = self.enrich.rpc_url.expose();
-        if !rpc.is_empty() && !(rpc.starts_with("http://") || rpc.starts_with("https://")) {
+        if !rpc.is_empty() && !is_http(rpc) {
             return Err(invalid(
                 "enrich.rpc_url",
                 "is not an http(s) URL",
@@ -696,7 +712,7 @@ impl Config {
             ));
         }
         let hook = self.alerts.discord_webhook_url.expose();
-        if !hook.is_empty() && !(hook.starts_with("http://") || hook.starts_with("https://")) {
+        if !hook.is_empty() && !is_http(hook) {
             return Err(invalid(
                 "alerts.discord_webhook_url",
                 "is not an http(s) URL",
@@ -714,9 +730,7 @@ impl Config {
                  alerts.telegram_chat_id, or neither",
             ));
         }
-        if !(self.alerts.telegram_api_base.starts_with("http://")
-            || self.alerts.telegram_api_base.starts_with("https://"))
-        {
+        if !is_http(&self.alerts.telegram_api_base) {
             return Err(invalid(
                 "alerts.telegram_api_base",
                 "is not an http(s) URL",

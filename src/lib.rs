@@ -3,8 +3,10 @@
 //!
 //! Layout — each module has one job:
 //! - [`domain`]: pure logic (transactions, balance deltas, swap inference, wire format). No I/O.
+//! - [`detect`]: sliding windows → triggers → alert decisions (one leader, via a Redis lease).
 //! - [`fake_geyser`]: a real Yellowstone gRPC server streaming deterministic fixture traffic (tests, demos).
 //! - [`geyser_source`]: the Yellowstone client: subscribe, decode, reconnect forever from a checkpoint.
+//! - [`alerting`]: the alert outbox's sender: message formats, Discord/Telegram delivery, retries.
 //! - [`actors`]: the actix actors and all their wiring (ingest, parser pool, counter writer, swap
 //!   store, acker, reclaimer, supervisor).
 //! - [`ingest`]: Yellowstone feed events → batched XADDs with block times, checkpoint, backpressure.
@@ -17,8 +19,10 @@
 //! - [`store`]: Redis and PostgreSQL access (no actors).
 
 pub mod actors;
+pub mod alerting;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod domain;
 pub mod fake_geyser;
 pub mod geyser_source;

@@ -65,7 +65,7 @@ async fn migrations_apply_once_and_reapply_as_noop() {
     let url = pg.url(&db);
 
     let names = migration_names();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
     assert_eq!(run_migrations(&url).await.unwrap(), names);
     assert_eq!(run_migrations(&url).await.unwrap(), Vec::<String>::new());
     assert_eq!(run_migrations(&url).await.unwrap(), Vec::<String>::new());

@@ -55,6 +55,19 @@ impl Role {
     pub fn ingests(self) -> bool {
         matches!(self, Role::All | Role::Ingest)
     }
+
+    pub fn detects(self) -> bool {
+        matches!(self, Role::All | Role::Detect)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Ingest => "ingest",
+            Role::Consume => "consume",
+            Role::Detect => "detect",
+        }
+    }
 }
 
 /// Installs the Prometheus exporter on `listen`.
@@ -108,11 +121,6 @@ pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Runs the daemon until a signal (exit 0 after draining) or a supervisor give-up (exit 1).
 /// Must run inside the actix system.
 pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
-    if role == Role::Detect {
-        anyhow::bail!(
-            "role `detect` is not part of this release yet: run `--role all`, `ingest` or `consume`"
-        );
-    }
     let redis = redis_pool(&config)?;
     let mut conn = wait_for_redis(&redis).await?;
     ensure_group(&mut conn)
@@ -125,13 +133,22 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
     let mut specs: Vec<ChildSpec> = Vec::new();
     let mut pipeline: Option<Arc<PipelineContext>> = None;
 
-    if role.consumes() {
-        let postgres = crate::store::postgres::connect(
-            config.postgres.url.expose(),
-            config.postgres.pool_size,
+    let postgres = if role.consumes() || role.detects() {
+        Some(
+            crate::store::postgres::connect(
+                config.postgres.url.expose(),
+                config.postgres.pool_size,
+            )
+            .await
+            .with_context(|| {
+                format!("connecting to {}", redact_url(config.postgres.url.expose()))
+            })?,
         )
-        .await
-        .with_context(|| format!("connecting to {}", redact_url(config.postgres.url.expose())))?;
+    } else {
+        None
+    };
+
+    if let (true, Some(postgres)) = (role.consumes(), postgres.clone()) {
         let threads = match config.consume.parser_threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -170,6 +187,28 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<i32> {
         ));
         pipeline = Some(p);
         info!(consumer = %config.consume.consumer_name, threads, "consuming stream:tx");
+    }
+    if let (true, Some(postgres)) = (role.detects(), postgres.clone()) {
+        let detect = crate::detect::children(
+            &config,
+            redis.clone(),
+            postgres.clone(),
+            shutdown_rx.clone(),
+        )?;
+        specs.extend(detect.specs);
+        specs.extend(crate::alerting::children(
+            &config,
+            postgres,
+            detect.leader,
+            detect.outbox,
+            shutdown_rx.clone(),
+        ));
+        info!(
+            channels = ?crate::alerting::configured_channels(&config.alerts),
+            "detecting (acting while holding the detector lease)"
+        );
+    } else {
+        ignore_hangup();
     }
     if role.ingests() {
         specs.extend(crate::ingest::children(
@@ -216,6 +255,21 @@ async fn drain(p: &PipelineContext, deadline: Duration) {
             ?deadline,
             "shutdown deadline reached with batches in flight; they stay pending and are redelivered"
         ),
+    }
+}
+
+/// SIGHUP reloads the triggers in detecting roles; elsewhere it must not stop the process (its
+/// default action).
+fn ignore_hangup() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            actix_rt::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    info!("SIGHUP ignored: this role has no triggers to reload");
+                }
+            });
+        }
+        Err(e) => warn!(error = %e, "cannot listen for SIGHUP"),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::secret::redact_url;
 pub fn run(config_path: &Path, role: Role) -> anyhow::Result<i32> {
     let config = Config::load(config_path, &ProcessEnv)?;
     crate::logging::init(&config.log.level, &config.log.format);
-    if role.consumes() {
+    if role.consumes() || role.detects() {
         let applied = crate::store::postgres::run_migrations_blocking(config.postgres.url.expose())
             .with_context(|| {
                 format!(

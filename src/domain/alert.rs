@@ -18,8 +18,9 @@ pub struct TopBuyer {
     pub volume_lamports: u64,
 }
 
-/// Alert content. Pure data; formatting lives in the alerting module.
-#[derive(Debug, Clone, PartialEq)]
+/// Alert content. Pure data; formatting lives in the alerting module. Serializable so a decided
+/// alert can wait in Redis (msgpack, which keeps infinities) until it is in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// The outbox row id (None before it is stored, and for `alert-test`).
     pub id: Option<i64>,

@@ -8,7 +8,9 @@
 use super::counters::MinuteCounts;
 
 /// The two window lengths of the grammar (`_5m`, `_1h`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum WindowClass {
     FiveMinutes,
     OneHour,
@@ -327,10 +329,7 @@ mod tests {
         none.top_wallet_lamports = Some(vec![]);
         none.buyers = 0;
         let v = WindowValues::compute(&none);
-        assert_eq!(
-            (v.top_3_buyers_volume_share, v.new_wallet_pct),
-            (0.0, 0.0)
-        );
+        assert_eq!((v.top_3_buyers_volume_share, v.new_wallet_pct), (0.0, 0.0));
     }
 
     #[test]

@@ -777,5 +777,6 @@ impl Drop for TestPostgres {
 }
 
 pub mod daemon;
+pub mod fake_chat;
 pub mod scenarios;
 pub mod workload;

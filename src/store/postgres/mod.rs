@@ -5,15 +5,19 @@
 //! - [`migrate`]: [`run_migrations`] / [`run_migrations_blocking`] apply `migrations/`.
 //! - [`swaps`]: [`insert_swaps`] (idempotent on `(signature, leg)`, all or nothing per call) and
 //!   [`delete_swaps_before`] (retention in bounded batches).
+//! - [`tokens`]: what the detector reads and writes about a token (price, venue, supply cache, HOT
+//!   history, linked buyers).
 //! - [`error`]: [`PgError`], which never carries a database password.
 //!
 //! Only diesel-async's `RunQueryDsl` is imported in this module tree (diesel's own would make
 //! `execute` ambiguous).
 
+pub mod alerts;
 pub mod error;
 pub mod migrate;
 pub mod pool;
 pub mod swaps;
+pub mod tokens;
 
 pub use error::PgError;
 pub use migrate::{migration_names, run_migrations, run_migrations_blocking, MIGRATIONS};

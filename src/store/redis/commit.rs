@@ -157,7 +157,8 @@ fn push_writes(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut
             .or_default()
             .push((wallet, *time));
     }
-    cmd.arg(by_day.len() + usize::from(!d.mint_last_trade.is_empty()));
+    let touched = !d.mint_last_trade.is_empty();
+    cmd.arg(by_day.len() + if touched { 3 } else { 0 });
     for (day, wallets) in &by_day {
         let key = keys::first_seen(*day);
         cmd.arg(&key).arg("LT").arg(wallets.len());
@@ -166,13 +167,31 @@ fn push_writes(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut
         }
         expire.insert(key, ttls.first_seen_secs);
     }
-    if !d.mint_last_trade.is_empty() {
+    if touched {
         cmd.arg(keys::ACTIVE_MINTS)
             .arg("GT")
             .arg(d.mint_last_trade.len());
         for (mint, time) in &d.mint_last_trade {
             cmd.arg(*time).arg(names.get(mint));
         }
+        // What the detector evaluates next, with the time of the earliest commit it has not seen
+        // (its detection delay), and the chain's "now" for the windows.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        cmd.arg(keys::TOUCHED_MINTS)
+            .arg("LT")
+            .arg(d.mint_last_trade.len());
+        for mint in d.mint_last_trade.keys() {
+            cmd.arg(now_ms).arg(names.get(mint));
+        }
+        expire.insert(keys::TOUCHED_MINTS.to_string(), ttls.counter_secs);
+        let newest = d.mint_last_trade.values().copied().max().unwrap_or(0);
+        cmd.arg(keys::CHAIN_CLOCK)
+            .arg("GT")
+            .arg(1)
+            .arg(newest)
+            .arg(keys::CHAIN_CLOCK_MEMBER);
     }
 
     cmd.arg(expire.len());

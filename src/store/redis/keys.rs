@@ -12,6 +12,14 @@
 //! | `pw:fs:{day}` | sorted set wallet → first block time seen that day (`ZADD LT`) | commit | 8 days |
 //! | `pw:active` | sorted set mint → last trade block time | commit (`ZADD GT`) | trimmed by the detector |
 //! | `pw:ingest:checkpoint` | string: highest slot fully written to the stream | ingest | none |
+//! | `pw:touched` | sorted set mint → wall-clock ms of the earliest commit not yet evaluated (`ZADD LT`) | commit; popped by the detector | `counter_ttl` |
+//! | `pw:clock` | sorted set, one member `t` → newest block time committed (`ZADD GT`): the detector's "now" | commit | none |
+//! | `pw:hot` | sorted set mint → HOT until (unix ms) | detector (lease holder) | trimmed by the detector |
+//! | `pw:cd:{mint}:{trigger}` | string: the alert that started the cooldown | detector | `cooldown_secs` |
+//! | `pw:alerts:pending` | hash dedup key → msgpack alert decided but not yet in the outbox | detector | emptied into Postgres |
+//! | `pw:detector:lease` | string `{holder}:{epoch}` | detector | `lease_ttl_ms`, renewed |
+//! | `pw:detector:epoch` | integer, incremented per lease acquisition (fencing) | detector | none |
+//! | `pw:rpc:budget:{day}` | integer: JSON-RPC requests made that UTC day | detector | 2 days |
 //!
 //! Mints and wallets appear in base58, so the keys can be read with `redis-cli`. Minute = unix
 //! block time / 60.
@@ -25,6 +33,23 @@ pub const DEAD_STREAM: &str = "stream:tx:dead";
 pub const DATA_FIELD: &str = "data";
 pub const ACTIVE_MINTS: &str = "pw:active";
 pub const INGEST_CHECKPOINT: &str = "pw:ingest:checkpoint";
+pub const TOUCHED_MINTS: &str = "pw:touched";
+pub const CHAIN_CLOCK: &str = "pw:clock";
+/// The single member of [`CHAIN_CLOCK`].
+pub const CHAIN_CLOCK_MEMBER: &str = "t";
+pub const HOT_MINTS: &str = "pw:hot";
+pub const PENDING_ALERTS: &str = "pw:alerts:pending";
+pub const DETECTOR_LEASE: &str = "pw:detector:lease";
+pub const DETECTOR_EPOCH: &str = "pw:detector:epoch";
+
+pub fn cooldown(mint: &str, trigger: &str) -> String {
+    format!("pw:cd:{mint}:{trigger}")
+}
+
+/// Day = unix time / 86 400 (UTC).
+pub fn rpc_budget(day: i64) -> String {
+    format!("pw:rpc:budget:{day}")
+}
 
 /// Slots per duplicate-marker set: one set per ~40 s of chain time.
 pub const SLOTS_PER_MARKER_HASH: u64 = 100;

@@ -5,7 +5,13 @@
 //! - [`stream`]: XADD / XREADGROUP / XAUTOCLAIM / group management, parsed into plain structs.
 //! - [`commit`]: the batch commit script (ownership check, duplicate guard, counters, dead
 //!   letters, XACK — all or nothing).
+//! - [`windows`]: the sliding windows of many mints per round trip.
+//! - [`lease`]: the detector lease (one acting detector, fenced); [`alert_claim`]: an alert
+//!   decision with its cooldown and HOT state, atomically.
 
+pub mod alert_claim;
 pub mod commit;
 pub mod keys;
+pub mod lease;
 pub mod stream;
+pub mod windows;

@@ -1,0 +1,395 @@
+//! The sender: drains the outbox into the chat channels. Claim a due delivery → send it → record
+//! sent / retry later / failed; repeat while the channel's rate limit allows and rows are due;
+//! then sleep until woken (the detector stored an alert), until a retry or rate-limit slot is
+//! due, or for `poll_interval_ms`.
+//!
+//! It acts only while the leader flag is true (the detector-lease holder sends, so rate limits
+//! hold across processes), and on shutdown it finishes the request in flight, records it, and
+//! claims nothing more. Everything else is in Postgres: a sender that dies mid-send leaves a
+//! claimed row that becomes due again after `claim_secs` (the message may then go twice — it
+//! was in flight — but it is never lost).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use tokio::sync::{watch, Notify};
+use tracing::{error, info, warn};
+
+use super::channel::{Channel, ChannelError, ChatClient, Outcome};
+use super::rate_limit::RateLimiter;
+use super::retry::{decide, jitter, Decision, RetryPolicy};
+use crate::actors::messages::Heartbeat;
+use crate::config::AlertsConfig;
+use crate::metrics as m;
+use crate::store::postgres::alerts::{
+    claim_due, pending_counts, record_delivery, ClaimedDelivery, DeliveryUpdate,
+};
+use crate::store::postgres::{PgError, PgPool};
+
+/// The production rate-limit window (the limits are per minute).
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Everything a sender needs; cloned for every (re)start.
+#[derive(Clone)]
+pub struct SenderSetup {
+    pub alerts: AlertsConfig,
+    /// The window `*_per_minute` applies to ([`RATE_WINDOW`]; shorter only in tests).
+    pub rate_window: Duration,
+    pub pool: PgPool,
+    /// True while this process holds the detector lease.
+    pub leader: watch::Receiver<bool>,
+    /// Notified after an alert was stored.
+    pub wake: Arc<Notify>,
+    /// Becomes true at shutdown.
+    pub shutdown: watch::Receiver<bool>,
+    pub counters: Arc<DeliveryCounters>,
+}
+
+impl SenderSetup {
+    pub fn new(
+        alerts: AlertsConfig,
+        pool: PgPool,
+        leader: watch::Receiver<bool>,
+        wake: Arc<Notify>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        SenderSetup {
+            alerts,
+            rate_window: RATE_WINDOW,
+            pool,
+            leader,
+            wake,
+            shutdown,
+            counters: Arc::default(),
+        }
+    }
+}
+
+/// What the sender did, per channel (index 0 Discord, 1 Telegram); read by tests and `status`,
+/// mirrored in the Prometheus metrics.
+#[derive(Debug, Default)]
+pub struct DeliveryCounters {
+    sent: [AtomicU64; 2],
+    failed: [AtomicU64; 2],
+    retried: [AtomicU64; 2],
+    /// Outcomes not recorded because the claim had been taken over.
+    claims_lost: AtomicU64,
+    /// Completed passes over the outbox.
+    passes: AtomicU64,
+}
+
+fn slot(channel: Channel) -> usize {
+    match channel {
+        Channel::Discord => 0,
+        Channel::Telegram => 1,
+    }
+}
+
+impl DeliveryCounters {
+    pub fn sent(&self, channel: Channel) -> u64 {
+        self.sent[slot(channel)].load(Ordering::Relaxed)
+    }
+    pub fn failed(&self, channel: Channel) -> u64 {
+        self.failed[slot(channel)].load(Ordering::Relaxed)
+    }
+    pub fn retried(&self, channel: Channel) -> u64 {
+        self.retried[slot(channel)].load(Ordering::Relaxed)
+    }
+    pub fn claims_lost(&self) -> u64 {
+        self.claims_lost.load(Ordering::Relaxed)
+    }
+    /// Passes over the outbox so far: a test waits for a few more to see that nothing happened.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs until shutdown (or until the shutdown sender is gone). Fails only when the HTTP client
+/// cannot be built.
+pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
+    let client = ChatClient::new(&s.alerts)?;
+    let policy = RetryPolicy::from_config(&s.alerts);
+    let mut lanes: Vec<Lane> = client
+        .channels()
+        .into_iter()
+        .map(|channel| {
+            let per_window = match channel {
+                Channel::Discord => s.alerts.discord_per_minute,
+                Channel::Telegram => s.alerts.telegram_per_minute,
+            };
+            Lane {
+                channel,
+                limiter: RateLimiter::new(per_window, s.rate_window),
+            }
+        })
+        .collect();
+    let poll = Duration::from_millis(s.alerts.poll_interval_ms.max(10));
+    let claim = Duration::from_secs(s.alerts.claim_secs.max(1));
+    let mut leader_alive = true;
+    info!(channels = ?client.channels().iter().map(|c| c.name()).collect::<Vec<_>>(), "alert sender started");
+    loop {
+        if *s.shutdown.borrow() {
+            info!("alert sender stopped (shutdown)");
+            return Ok(());
+        }
+        let mut next = Instant::now() + poll;
+        if *s.leader.borrow() {
+            let pass = Pass {
+                client: &client,
+                pool: &s.pool,
+                policy,
+                claim,
+                counters: &s.counters,
+                shutdown: &s.shutdown,
+                leader: &s.leader,
+            };
+            let hints = futures::future::join_all(lanes.iter_mut().map(|l| l.drain(&pass))).await;
+            next = hints.into_iter().flatten().fold(next, Instant::min);
+            publish_pending(&s.pool, &lanes).await;
+            s.counters.passes.fetch_add(1, Ordering::Relaxed);
+        }
+        tokio::select! {
+            _ = s.wake.notified() => {}
+            _ = tokio::time::sleep_until(next.into()) => {}
+            changed = s.shutdown.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+            }
+            changed = s.leader.changed(), if leader_alive => {
+                // The flag's owner is gone: keep its last value.
+                leader_alive = changed.is_ok();
+            }
+        }
+    }
+}
+
+struct Pass<'a> {
+    client: &'a ChatClient,
+    pool: &'a PgPool,
+    policy: RetryPolicy,
+    claim: Duration,
+    counters: &'a DeliveryCounters,
+    shutdown: &'a watch::Receiver<bool>,
+    leader: &'a watch::Receiver<bool>,
+}
+
+impl Pass<'_> {
+    fn may_claim(&self) -> bool {
+        !*self.shutdown.borrow() && *self.leader.borrow()
+    }
+}
+
+/// One channel's queue.
+struct Lane {
+    channel: Channel,
+    limiter: RateLimiter,
+}
+
+impl Lane {
+    /// Sends due deliveries one at a time until none is due, the rate limit says wait, or the
+    /// sender should stop claiming. Returns when it wants to run again (a slot or retry time).
+    async fn drain(&mut self, pass: &Pass<'_>) -> Option<Instant> {
+        let mut wake: Option<Instant> = None;
+        let earliest = |a: Option<Instant>, b: Instant| Some(a.map_or(b, |a| a.min(b)));
+        loop {
+            if !pass.may_claim() {
+                return wake;
+            }
+            if let Some(at) = self.limiter.next_slot(Instant::now()) {
+                return earliest(wake, at);
+            }
+            let claimed = match claim_due(pass.pool, &[self.channel.name()], 1, pass.claim).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    postgres_error("claim_deliveries", &e);
+                    return wake;
+                }
+            };
+            let Some(delivery) = claimed.into_iter().next() else {
+                return wake;
+            };
+            let started = Instant::now();
+            self.limiter.record(started);
+            let outcome = pass.client.send(self.channel, &delivery.alert).await;
+            let attempt = u32::try_from(delivery.attempts.max(1)).unwrap_or(u32::MAX);
+            let decision = decide(&outcome, attempt, &pass.policy, jitter());
+            let now = Instant::now();
+            if let Outcome::RateLimited { retry_after, .. } = &outcome {
+                self.limiter.pause_until(now + *retry_after);
+            }
+            let update = self.account(&delivery, &outcome, &decision);
+            if let Decision::RetryAfter(after) = decision {
+                wake = earliest(wake, Instant::now() + after);
+            }
+            match record_with_retries(pass.pool, &delivery, &update).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    pass.counters.claims_lost.fetch_add(1, Ordering::Relaxed);
+                    warn!(
+                        alert_id = delivery.alert.id,
+                        channel = self.channel.name(),
+                        "delivery outcome not recorded: its claim expired and was taken over \
+                         (claim_secs is shorter than a send)"
+                    );
+                }
+                Err(e) => {
+                    postgres_error("record_delivery", &e);
+                    warn!(
+                        alert_id = delivery.alert.id,
+                        channel = self.channel.name(),
+                        error = %e,
+                        "delivery outcome not recorded; the row is retried after its claim expires"
+                    );
+                }
+            }
+            match update {
+                DeliveryUpdate::Sent => {
+                    pass.counters.sent[slot(self.channel)].fetch_add(1, Ordering::Relaxed)
+                }
+                DeliveryUpdate::Retry { .. } => {
+                    pass.counters.retried[slot(self.channel)].fetch_add(1, Ordering::Relaxed)
+                }
+                DeliveryUpdate::Failed { .. } => {
+                    pass.counters.failed[slot(self.channel)].fetch_add(1, Ordering::Relaxed)
+                }
+            };
+        }
+    }
+
+    /// Metrics and logs of one attempt; the row update it calls for.
+    fn account(
+        &self,
+        delivery: &ClaimedDelivery,
+        outcome: &Outcome,
+        decision: &Decision,
+    ) -> DeliveryUpdate {
+        let channel = self.channel.name();
+        let error = outcome.error().unwrap_or("").to_string();
+        match decision {
+            Decision::Sent => {
+                metrics::counter!(m::ALERTS, "channel" => channel, "status" => "sent").increment(1);
+                let age_ms = now_ms().saturating_sub(delivery.alert.created_at_ms).max(0);
+                metrics::histogram!(m::ALERT_DELIVERY_SECONDS, "channel" => channel)
+                    .record(age_ms as f64 / 1000.0);
+                info!(
+                    alert_id = delivery.alert.id,
+                    channel,
+                    attempts = delivery.attempts,
+                    mint = %delivery.alert.mint,
+                    "alert delivered"
+                );
+                DeliveryUpdate::Sent
+            }
+            Decision::RetryAfter(after) => {
+                let reason = match outcome {
+                    Outcome::RateLimited { .. } => "rate_limited",
+                    Outcome::Transient { reason, .. } => reason.label(),
+                    _ => "other",
+                };
+                metrics::counter!(m::WEBHOOK_RETRIES, "channel" => channel, "reason" => reason)
+                    .increment(1);
+                warn!(
+                    alert_id = delivery.alert.id,
+                    channel,
+                    attempts = delivery.attempts,
+                    retry_in = ?after,
+                    error = %error,
+                    "alert delivery will be retried"
+                );
+                DeliveryUpdate::Retry {
+                    after: *after,
+                    error,
+                }
+            }
+            Decision::Fail => {
+                metrics::counter!(m::ALERTS, "channel" => channel, "status" => "failed")
+                    .increment(1);
+                error!(
+                    alert_id = delivery.alert.id,
+                    channel,
+                    attempts = delivery.attempts,
+                    error = %error,
+                    "alert delivery failed for good"
+                );
+                DeliveryUpdate::Failed { error }
+            }
+        }
+    }
+}
+
+/// A recorded outcome matters (a lost "sent" means sending again): a few quick retries ride out
+/// a brief database blip.
+async fn record_with_retries(
+    pool: &PgPool,
+    delivery: &ClaimedDelivery,
+    update: &DeliveryUpdate,
+) -> Result<bool, PgError> {
+    let mut delay = Duration::from_millis(200);
+    let mut tries = 0;
+    loop {
+        match record_delivery(pool, delivery, update).await {
+            Err(e) if e.is_retryable() && tries < 4 => {
+                postgres_error("record_delivery", &e);
+                tries += 1;
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn publish_pending(pool: &PgPool, lanes: &[Lane]) {
+    match pending_counts(pool).await {
+        Ok(counts) => {
+            for lane in lanes {
+                let name = lane.channel.name();
+                let pending = counts
+                    .iter()
+                    .find(|(c, _)| c == name)
+                    .map_or(0, |(_, n)| *n);
+                metrics::gauge!(m::ALERT_DELIVERIES_PENDING, "channel" => name).set(pending as f64);
+            }
+        }
+        Err(e) => postgres_error("pending_deliveries", &e),
+    }
+}
+
+fn postgres_error(op: &'static str, e: &PgError) {
+    metrics::counter!(m::POSTGRES_ERRORS, "op" => op).increment(1);
+    warn!(op, error = %e, "outbox query failed");
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The supervised actor around [`run_sender`]. It stops when the loop ends (shutdown, or an
+/// HTTP client that cannot be built — then the supervisor rebuilds it and eventually gives up).
+pub struct AlertSender {
+    pub setup: SenderSetup,
+}
+
+impl Actor for AlertSender {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let setup = self.setup.clone();
+        let run = async move {
+            if let Err(e) = run_sender(setup).await {
+                error!(error = %e, "alert sender cannot start");
+            }
+        };
+        ctx.spawn(run.into_actor(self).map(|_, _, ctx| ctx.stop()));
+    }
+}
+
+impl Handler<Heartbeat> for AlertSender {
+    type Result = ();
+    fn handle(&mut self, _: Heartbeat, _: &mut Self::Context) {}
+}

@@ -1,0 +1,541 @@
+//! The detector: while this process holds the lease, evaluates every mint a commit touched (soon
+//! after the commit) plus a periodic sweep of recently active mints, and turns trigger matches
+//! into alerts.
+//!
+//! A decision is claimed in Redis first (fenced by the lease, with the per-(mint, trigger)
+//! cooldown and the HOT state, see [`crate::store::redis::alert_claim`]) and then moved into the
+//! Postgres outbox; the alert sender delivers from there. A crash between the two leaves the
+//! decision pending in Redis, and the next lease holder moves it: no alert is lost or doubled.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+use tracing::{info, warn};
+
+use super::enrich::Enricher;
+use super::evaluate::{evaluate, top_buyers, Candidate};
+use super::triggers_file::Triggers;
+use crate::config::DetectConfig;
+use crate::domain::alert::{Alert, TopBuyer};
+use crate::domain::clusters::{clusters_from_groups, linked_stats, summary};
+use crate::domain::cto::{score, CtoInput};
+use crate::domain::windows::{MetricKind, WindowClass};
+use crate::metrics as m;
+use crate::store::postgres::PgPool;
+use crate::store::redis::alert_claim::{self, AlertClaim, ClaimOutcome};
+use crate::store::redis::keys;
+use crate::store::redis::lease::Lease;
+use crate::store::redis::windows;
+
+/// Touched mints taken per cycle (the rest wait for the next one, oldest first).
+const TOUCHED_PER_CYCLE: usize = 20_000;
+
+/// Everything the detector needs; shared by its tasks.
+pub struct Detector {
+    pub redis: deadpool_redis::Pool,
+    pub postgres: PgPool,
+    pub config: DetectConfig,
+    pub triggers: Triggers,
+    pub enricher: Enricher,
+    /// Outbox channels an alert is queued for.
+    pub channels: Vec<&'static str>,
+    /// Woken after an alert reaches the outbox.
+    pub outbox: Arc<Notify>,
+    /// The lease token while this process holds it.
+    pub leader: watch::Sender<Option<String>>,
+    /// The same as a flag, for the alert sender (only the lease holder sends).
+    pub leader_flag: watch::Sender<bool>,
+    pub holder: String,
+    pub shutdown: watch::Receiver<bool>,
+    /// Mints with a decision under way (enrichment does I/O; a mint is decided once at a time).
+    deciding: Mutex<HashSet<String>>,
+}
+
+impl Detector {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        redis: deadpool_redis::Pool,
+        postgres: PgPool,
+        config: DetectConfig,
+        triggers: Triggers,
+        enricher: Enricher,
+        channels: Vec<&'static str>,
+        outbox: Arc<Notify>,
+        leader: watch::Sender<Option<String>>,
+        leader_flag: watch::Sender<bool>,
+        holder: String,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Detector {
+            redis,
+            postgres,
+            config,
+            triggers,
+            enricher,
+            channels,
+            outbox,
+            leader,
+            leader_flag,
+            holder,
+            shutdown,
+            deciding: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn token(&self) -> Option<String> {
+        self.leader.borrow().clone()
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// Holds (or waits for) the lease until shutdown, then releases it so a standby takes over at once.
+pub async fn lease_loop(d: Arc<Detector>) {
+    let mut lease = Lease::new(d.holder.clone(), d.config.lease_ttl_ms);
+    let renew = Duration::from_millis(d.config.lease_renew_ms);
+    let mut shutdown = d.shutdown.clone();
+    loop {
+        let held_before = d.token().is_some();
+        let result = match d.redis.get().await {
+            Ok(mut conn) => lease.renew(&mut conn).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(true) => {
+                if !held_before {
+                    info!(
+                        token = lease.token().unwrap_or(""),
+                        "detector lease acquired"
+                    );
+                    metrics::counter!(m::DETECTOR_LEASE_ACQUIRED).increment(1);
+                }
+            }
+            Ok(false) => {
+                if held_before {
+                    warn!("detector lease lost to another process");
+                }
+            }
+            Err(e) => {
+                metrics::counter!(m::REDIS_ERRORS, "op" => "lease").increment(1);
+                warn!(error = %e, "cannot renew the detector lease; standing down");
+                lease.forget();
+            }
+        }
+        let token = lease.token().map(str::to_string);
+        metrics::gauge!(m::DETECTOR_LEADER).set(if token.is_some() { 1.0 } else { 0.0 });
+        d.leader_flag.send_replace(token.is_some());
+        d.leader.send_replace(token);
+        tokio::select! {
+            _ = tokio::time::sleep(renew) => {}
+            _ = shutdown.changed() => {
+                d.leader.send_replace(None);
+                d.leader_flag.send_replace(false);
+                metrics::gauge!(m::DETECTOR_LEADER).set(0.0);
+                if let Ok(mut conn) = d.redis.get().await {
+                    if let Err(e) = lease.release(&mut conn).await {
+                        warn!(error = %e, "cannot release the detector lease; it expires by itself");
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Evaluates touched mints every `eval_interval_ms` and sweeps every `sweep_interval_secs`,
+/// while holding the lease.
+pub async fn evaluate_loop(d: Arc<Detector>, alive: Arc<std::sync::atomic::AtomicU64>) {
+    let tick = Duration::from_millis(d.config.eval_interval_ms);
+    let sweep_every = Duration::from_secs(d.config.sweep_interval_secs);
+    let mut last_sweep: Option<Instant> = None;
+    let mut was_leader = false;
+    let script = windows::script();
+    let mut shutdown = d.shutdown.clone();
+    loop {
+        alive.store(
+            crate::actors::context::now_ms(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+        if d.stopping() {
+            return;
+        }
+        let leader = d.token().is_some();
+        if !leader {
+            was_leader = false;
+            continue;
+        }
+        if !was_leader {
+            // A new term: decisions a previous holder claimed but did not store come first.
+            was_leader = true;
+            flush_pending(&d).await;
+        }
+        let started = Instant::now();
+        if let Err(e) = event_cycle(&d, &script).await {
+            metrics::counter!(m::REDIS_ERRORS, "op" => "detect").increment(1);
+            warn!(error = %e, "detector cycle failed");
+            continue;
+        }
+        if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
+            last_sweep = Some(Instant::now());
+            if let Err(e) = sweep(&d, &script).await {
+                metrics::counter!(m::REDIS_ERRORS, "op" => "detect_sweep").increment(1);
+                warn!(error = %e, "detector sweep failed");
+            }
+        }
+        metrics::histogram!(m::DETECT_CYCLE_SECONDS).record(started.elapsed().as_secs_f64());
+    }
+}
+
+/// The chain's "now": the newest block time committed (None before the first commit).
+async fn chain_clock(conn: &mut deadpool_redis::Connection) -> redis::RedisResult<Option<i64>> {
+    let t: Option<f64> = redis::cmd("ZSCORE")
+        .arg(keys::CHAIN_CLOCK)
+        .arg(keys::CHAIN_CLOCK_MEMBER)
+        .query_async(conn)
+        .await?;
+    Ok(t.map(|t| t as i64))
+}
+
+async fn event_cycle(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> {
+    let mut conn = d.redis.get().await.map_err(|e| e.to_string())?;
+    let popped: Vec<(String, f64)> = redis::cmd("ZPOPMIN")
+        .arg(keys::TOUCHED_MINTS)
+        .arg(TOUCHED_PER_CYCLE)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if popped.is_empty() {
+        return Ok(());
+    }
+    let now_ms = crate::actors::context::now_ms() as f64;
+    for (_, touched_ms) in &popped {
+        metrics::histogram!(m::DETECTION_DELAY_SECONDS)
+            .record(((now_ms - touched_ms) / 1000.0).max(0.0));
+    }
+    let Some(now) = chain_clock(&mut conn).await.map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    let mints: Vec<String> = popped.into_iter().map(|(mint, _)| mint).collect();
+    metrics::counter!(m::DETECT_EVALUATIONS, "path" => "event").increment(mints.len() as u64);
+    let triggers = d.triggers.current();
+    let candidates = evaluate(
+        &mut conn,
+        script,
+        &triggers,
+        now,
+        &mints,
+        d.config.mints_per_call,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    decide_all(d, &mut conn, candidates, now).await
+}
+
+/// Re-evaluates every mint traded within the lookback, expires HOT mints, trims the active index,
+/// and moves any decision still pending into the outbox.
+async fn sweep(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> {
+    flush_pending(d).await;
+    let mut conn = d.redis.get().await.map_err(|e| e.to_string())?;
+    let now_ms = crate::actors::context::now_ms();
+    let expired: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+        .arg(keys::HOT_MINTS)
+        .arg("-inf")
+        .arg(now_ms)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !expired.is_empty() {
+        let _: () = redis::cmd("ZREM")
+            .arg(keys::HOT_MINTS)
+            .arg(&expired)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        info!(mints = expired.len(), "HOT expired: back to COLD");
+        d.enricher.mark_cold(&expired).await;
+    }
+    let hot: u64 = redis::cmd("ZCARD")
+        .arg(keys::HOT_MINTS)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    metrics::gauge!(m::HOT_TOKENS).set(hot as f64);
+
+    let Some(now) = chain_clock(&mut conn).await.map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    // Mints idle for longer than the longest window (plus margin) can no longer fire.
+    let _: () = redis::cmd("ZREMRANGEBYSCORE")
+        .arg(keys::ACTIVE_MINTS)
+        .arg("-inf")
+        .arg(now - WindowClass::OneHour.seconds() - 600)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mints: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+        .arg(keys::ACTIVE_MINTS)
+        .arg(now - d.config.sweep_lookback_secs as i64)
+        .arg("+inf")
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if mints.is_empty() {
+        return Ok(());
+    }
+    metrics::counter!(m::DETECT_EVALUATIONS, "path" => "sweep").increment(mints.len() as u64);
+    let triggers = d.triggers.current();
+    let candidates = evaluate(
+        &mut conn,
+        script,
+        &triggers,
+        now,
+        &mints,
+        d.config.mints_per_call,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    decide_all(d, &mut conn, candidates, now).await
+}
+
+/// For each candidate, the first matching trigger not in cooldown is decided (in its own task:
+/// enrichment does I/O and must not hold up the next cycle).
+async fn decide_all(
+    d: &Arc<Detector>,
+    conn: &mut deadpool_redis::Connection,
+    candidates: Vec<Candidate>,
+    now: i64,
+) -> Result<(), String> {
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let mut pipe = redis::pipe();
+    for c in &candidates {
+        for t in &c.matching {
+            pipe.cmd("EXISTS").arg(keys::cooldown(&c.mint, t));
+        }
+    }
+    let cooling: Vec<bool> = pipe.query_async(conn).await.map_err(|e| e.to_string())?;
+    let mut cooling = cooling.into_iter();
+    for c in candidates {
+        let free: Vec<bool> = c
+            .matching
+            .iter()
+            .map(|_| !cooling.next().unwrap_or(true))
+            .collect();
+        let Some(i) = free.iter().position(|f| *f) else {
+            metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "cooldown").increment(1);
+            continue;
+        };
+        {
+            let mut deciding = d.deciding.lock().unwrap_or_else(|p| p.into_inner());
+            if !deciding.insert(c.mint.clone()) {
+                continue;
+            }
+        }
+        let trigger = c.matching[i].clone();
+        metrics::counter!(m::TRIGGERS_FIRED, "trigger" => trigger.clone()).increment(1);
+        let d = d.clone();
+        actix_rt::spawn(async move {
+            let mint = c.mint.clone();
+            decide(&d, c, &trigger, now).await;
+            d.deciding
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&mint);
+        });
+    }
+    Ok(())
+}
+
+/// Enriches, filters by market cap, claims and stores one alert.
+async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
+    let triggers = d.triggers.current();
+    let Some(trigger) = triggers.iter().find(|t| t.name == trigger_name) else {
+        return; // the set was reloaded meanwhile
+    };
+    let window = trigger.window;
+    let reason = trigger.reason(&c.metrics);
+    let window_start = now - window.seconds() + 60;
+
+    let market = d.enricher.market(&c.mint).await;
+    match market.mcap_sol {
+        Some(mcap) if mcap < d.config.min_mcap_sol => {
+            metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "low_mcap").increment(1);
+            return;
+        }
+        None if d.config.unknown_mcap == "skip" => {
+            metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "unknown_mcap").increment(1);
+            return;
+        }
+        _ => {}
+    }
+
+    let top: Vec<(String, u64)> = top_buyers(&c.windows, window).to_vec();
+    let wallets: Vec<String> = top.iter().map(|(w, _)| w.clone()).collect();
+    let volumes: Vec<u64> = top.iter().map(|(_, v)| *v).collect();
+    let groups = d
+        .enricher
+        .linked_groups(&c.mint, window_start, &wallets)
+        .await;
+    let clusters = clusters_from_groups(&wallets, &volumes, &groups);
+    let (linked, largest) = linked_stats(&clusters);
+    let values = c.metrics.window(window);
+    let cto = score(&CtoInput {
+        top_3_share: values.get(MetricKind::Top3BuyersVolumeShare),
+        buy_count: values.get(MetricKind::BuyCount),
+        unique_buyers: values.get(MetricKind::UniqueBuyers),
+        new_wallet_pct: values.get(MetricKind::NewWalletPct),
+        buy_sell_ratio: values.get(MetricKind::BuySellRatio),
+        volume_sol: values.get(MetricKind::BuyVolumeSol),
+        top_buyers: top.len(),
+        linked_buyers: linked,
+        largest_cluster: largest,
+    });
+    let venue = d.enricher.venue(&c.mint, window_start).await;
+    let created_at_ms = crate::actors::context::now_ms() as i64;
+    let alert = Alert {
+        id: None,
+        mint: c.mint.clone(),
+        token_name: market.name.clone(),
+        token_symbol: market.symbol.clone(),
+        trigger_name: trigger_name.to_string(),
+        trigger_reason: reason.clone(),
+        window,
+        metrics: c.metrics.named(),
+        top_buyers: top
+            .iter()
+            .map(|(wallet, lamports)| TopBuyer {
+                wallet: wallet.clone(),
+                volume_lamports: *lamports,
+            })
+            .collect(),
+        cto_score: Some(cto.total),
+        cto_evidence: cto.evidence.clone(),
+        cto_components: cto
+            .components
+            .iter()
+            .map(|(n, v)| (n.to_string(), *v))
+            .collect(),
+        cluster_summary: Some(summary(&clusters)),
+        price_sol: market.price_sol,
+        mcap_sol: market.mcap_sol,
+        token_supply: market.supply.as_ref().map(|s| s.raw.clone()),
+        sol_usd: c.windows.one_hour.sol_usd,
+        venue,
+        token_image: None,
+        created_at_ms,
+        test: false,
+    };
+    let dedup_key = format!("{}:{}:{}", c.mint, trigger_name, created_at_ms);
+    let payload = match rmp_serde::to_vec_named(&alert) {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(error = %e, "cannot encode an alert decision");
+            return;
+        }
+    };
+    let Some(token) = d.token() else {
+        return;
+    };
+    let hot_until_ms = created_at_ms as u64 + d.config.hot_ttl_secs * 1000;
+    let claim = AlertClaim {
+        lease_token: &token,
+        mint: &c.mint,
+        trigger: trigger_name,
+        dedup_key: &dedup_key,
+        cooldown_secs: d.config.cooldown_secs,
+        hot_until_ms,
+        payload: &payload,
+    };
+    let outcome = match d.redis.get().await {
+        Ok(mut conn) => alert_claim::claim(&mut conn, &alert_claim::script(), &claim).await,
+        Err(e) => {
+            warn!(error = %e, "cannot claim an alert decision");
+            return;
+        }
+    };
+    match outcome {
+        Ok(ClaimOutcome::Claimed) => {}
+        Ok(ClaimOutcome::Cooldown) => {
+            metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "cooldown").increment(1);
+            return;
+        }
+        Ok(ClaimOutcome::Fenced) => {
+            info!(mint = %c.mint, "lease lost before the alert was claimed; the new holder decides");
+            return;
+        }
+        Err(e) => {
+            metrics::counter!(m::REDIS_ERRORS, "op" => "alert_claim").increment(1);
+            warn!(error = %e, "cannot claim an alert decision");
+            return;
+        }
+    }
+    info!(mint = %c.mint, trigger = trigger_name, mcap_sol = ?market.mcap_sol, "trigger fired: alert decided");
+    store(d, &dedup_key, &alert).await;
+    d.enricher.mark_hot(&c.mint, &reason).await;
+}
+
+/// Moves one claimed decision into the outbox; on failure it stays pending in Redis.
+async fn store(d: &Detector, dedup_key: &str, alert: &Alert) -> bool {
+    match crate::store::postgres::alerts::insert_alert(&d.postgres, alert, dedup_key, &d.channels)
+        .await
+    {
+        Ok(inserted) => {
+            if inserted.is_some() {
+                metrics::counter!(m::ALERTS_CREATED, "trigger" => alert.trigger_name.clone())
+                    .increment(1);
+            }
+            if let Ok(mut conn) = d.redis.get().await {
+                if let Err(e) = alert_claim::forget_pending(&mut conn, dedup_key).await {
+                    warn!(error = %e, "alert stored; its pending copy stays until the next sweep");
+                }
+            }
+            d.outbox.notify_one();
+            true
+        }
+        Err(e) => {
+            metrics::counter!(m::POSTGRES_ERRORS, "op" => "insert_alert").increment(1);
+            warn!(error = %e, "alert decided but not yet stored; retried at the next sweep");
+            false
+        }
+    }
+}
+
+/// Stores every decision still pending in Redis (claimed by us or by a previous lease holder).
+async fn flush_pending(d: &Detector) {
+    let pending = match d.redis.get().await {
+        Ok(mut conn) => alert_claim::pending(&mut conn).await,
+        Err(e) => {
+            warn!(error = %e, "cannot read pending alert decisions");
+            return;
+        }
+    };
+    let pending = match pending {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(error = %e, "cannot read pending alert decisions");
+            return;
+        }
+    };
+    for (dedup_key, payload) in pending {
+        match rmp_serde::from_slice::<Alert>(&payload) {
+            Ok(alert) => {
+                store(d, &dedup_key, &alert).await;
+            }
+            Err(e) => {
+                warn!(error = %e, dedup_key, "undecodable pending alert decision dropped");
+                if let Ok(mut conn) = d.redis.get().await {
+                    let _ = alert_claim::forget_pending(&mut conn, &dedup_key).await;
+                }
+            }
+        }
+    }
+}

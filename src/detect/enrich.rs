@@ -1,0 +1,193 @@
+//! Everything an alert says beyond the window metrics: price and market cap, venue, name and
+//! symbol, linked buyers. Reads Postgres (`swap_events`, `token_profiles`, `wallet_profiles`) and,
+//! for the supply, a Solana JSON-RPC provider (cached in `token_profiles`).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+use super::rpc::{RpcClient, TokenSupply};
+use crate::config::EnrichConfig;
+use crate::metrics as m;
+use crate::store::postgres::tokens;
+use crate::store::postgres::PgPool;
+
+/// Price, supply and market cap of a token, each possibly unknown.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Market {
+    pub price_sol: Option<f64>,
+    pub supply: Option<TokenSupply>,
+    pub mcap_sol: Option<f64>,
+    pub name: Option<String>,
+    pub symbol: Option<String>,
+}
+
+pub struct Enricher {
+    postgres: PgPool,
+    redis: deadpool_redis::Pool,
+    rpc: RpcClient,
+    config: EnrichConfig,
+    /// Supplies looked up (or failed) recently, so a failing provider is not asked per evaluation.
+    recent: Mutex<HashMap<String, (Instant, Option<TokenSupply>)>>,
+}
+
+impl Enricher {
+    pub fn new(postgres: PgPool, redis: deadpool_redis::Pool, config: &EnrichConfig) -> Self {
+        Enricher {
+            postgres,
+            redis,
+            rpc: RpcClient::new(config),
+            config: config.clone(),
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Price from the mint's latest SOL-quoted swap; supply from the cache or the provider.
+    pub async fn market(&self, mint: &str) -> Market {
+        let price_sol = match tokens::last_sol_trade(&self.postgres, mint).await {
+            Ok(trade) => trade.and_then(|t| t.price_sol()),
+            Err(e) => {
+                metrics::counter!(m::POSTGRES_ERRORS, "op" => "last_sol_trade").increment(1);
+                warn!(error = %e, "cannot read the last SOL trade");
+                None
+            }
+        };
+        let profile = tokens::token_profile(&self.postgres, mint)
+            .await
+            .unwrap_or_else(|e| {
+                metrics::counter!(m::POSTGRES_ERRORS, "op" => "token_profile").increment(1);
+                warn!(error = %e, "cannot read the token profile");
+                None
+            })
+            .unwrap_or_default();
+        let mut name = profile.name.clone();
+        let mut symbol = profile.symbol.clone();
+        let cached = profile.token_supply.as_ref().and_then(|raw| {
+            (profile.age_secs >= 0 && (profile.age_secs as u64) < self.config.supply_cache_secs)
+                .then(|| TokenSupply {
+                    raw: raw.clone(),
+                    decimals: profile.decimals.clamp(0, 30) as u8,
+                })
+        });
+        let supply = match cached {
+            Some(s) => Some(s),
+            None => {
+                let (supply, fetched_meta) = self.look_up(mint, name.is_none()).await;
+                if let Some((n, s)) = fetched_meta {
+                    name = name.or(n);
+                    symbol = symbol.or(s);
+                }
+                supply
+            }
+        };
+        let mcap_sol = match (&supply, price_sol) {
+            (Some(s), Some(p)) => s.whole().map(|w| w * p),
+            _ => None,
+        };
+        Market {
+            price_sol,
+            supply,
+            mcap_sol,
+            name,
+            symbol,
+        }
+    }
+
+    async fn look_up(
+        &self,
+        mint: &str,
+        want_metadata: bool,
+    ) -> (
+        Option<TokenSupply>,
+        Option<(Option<String>, Option<String>)>,
+    ) {
+        if !self.rpc.configured() {
+            return (None, None);
+        }
+        {
+            let recent = self.recent.lock().await;
+            if let Some((at, s)) = recent.get(mint) {
+                if at.elapsed() < Duration::from_secs(300) {
+                    return (s.clone(), None);
+                }
+            }
+        }
+        let supply = match self.rpc.token_supply(&self.redis, mint).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warn!(error = %e, mint, "token supply lookup failed; market cap unknown");
+                None
+            }
+        };
+        let meta = if want_metadata && self.config.token_metadata && supply.is_some() {
+            match self.rpc.token_metadata(&self.redis, mint).await {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    debug!(error = %e, mint, "no token metadata");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(s) = &supply {
+            let (n, sym) = meta.clone().unwrap_or_default();
+            if let Err(e) = tokens::store_supply(
+                &self.postgres,
+                mint,
+                &s.raw,
+                s.decimals as i16,
+                n.as_deref(),
+                sym.as_deref(),
+            )
+            .await
+            {
+                warn!(error = %e, "cannot cache the token supply");
+            }
+        }
+        let mut recent = self.recent.lock().await;
+        if recent.len() > 10_000 {
+            recent.clear();
+        }
+        recent.insert(mint.to_string(), (Instant::now(), supply.clone()));
+        (supply, meta)
+    }
+
+    pub async fn venue(&self, mint: &str, since: i64) -> Option<String> {
+        tokens::dominant_venue(&self.postgres, mint, since)
+            .await
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "cannot read the dominant venue");
+                None
+            })
+    }
+
+    /// Groups of the given wallets seen acting together (bundled buys, shared funders).
+    pub async fn linked_groups(
+        &self,
+        mint: &str,
+        since: i64,
+        wallets: &[String],
+    ) -> Vec<Vec<String>> {
+        tokens::linked_wallet_groups(&self.postgres, mint, since, wallets)
+            .await
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "cannot read linked wallets");
+                Vec::new()
+            })
+    }
+
+    pub async fn mark_hot(&self, mint: &str, reason: &str) {
+        if let Err(e) = tokens::mark_hot(&self.postgres, mint, reason).await {
+            warn!(error = %e, "cannot record the HOT state in token_profiles");
+        }
+    }
+
+    pub async fn mark_cold(&self, mints: &[String]) {
+        if let Err(e) = tokens::mark_cold(&self.postgres, mints).await {
+            warn!(error = %e, "cannot record the COLD state in token_profiles");
+        }
+    }
+}

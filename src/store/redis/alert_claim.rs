@@ -1,0 +1,89 @@
+//! Claims an alert decision atomically: fencing check, per-(mint, trigger) cooldown, HOT state and
+//! the decision itself (kept in `pw:alerts:pending` until it is in the Postgres outbox).
+//!
+//! Either all of it happens or none: a crash after the claim leaves the decision in the pending
+//! hash, and whoever holds the lease next moves it into Postgres (`INSERT … ON CONFLICT (dedup_key)
+//! DO NOTHING`), so a decision is neither lost nor sent twice.
+
+use redis::aio::ConnectionLike;
+use redis::{RedisError, Script};
+
+use super::keys;
+
+const CLAIM: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return 'cooldown' end
+redis.call('ZADD', KEYS[3], 'GT', ARGV[4], ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[6])
+return 'ok'
+"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Claimed,
+    /// The (mint, trigger) alerted less than a cooldown ago.
+    Cooldown,
+    /// We no longer hold the lease: another detector acts now.
+    Fenced,
+}
+
+pub struct AlertClaim<'a> {
+    pub lease_token: &'a str,
+    pub mint: &'a str,
+    pub trigger: &'a str,
+    pub dedup_key: &'a str,
+    pub cooldown_secs: u64,
+    pub hot_until_ms: u64,
+    /// The decided alert (msgpack), kept until it is in the outbox.
+    pub payload: &'a [u8],
+}
+
+pub fn script() -> Script {
+    Script::new(CLAIM)
+}
+
+pub async fn claim<C: ConnectionLike>(
+    conn: &mut C,
+    script: &Script,
+    c: &AlertClaim<'_>,
+) -> Result<ClaimOutcome, RedisError> {
+    let reply: String = script
+        .key(keys::DETECTOR_LEASE)
+        .key(keys::cooldown(c.mint, c.trigger))
+        .key(keys::HOT_MINTS)
+        .key(keys::PENDING_ALERTS)
+        .arg(c.lease_token)
+        .arg(c.dedup_key)
+        .arg(c.cooldown_secs.max(1))
+        .arg(c.hot_until_ms)
+        .arg(c.mint)
+        .arg(c.payload)
+        .invoke_async(conn)
+        .await?;
+    Ok(match reply.as_str() {
+        "ok" => ClaimOutcome::Claimed,
+        "cooldown" => ClaimOutcome::Cooldown,
+        _ => ClaimOutcome::Fenced,
+    })
+}
+
+/// Decisions not yet moved into the outbox: (dedup key, msgpack alert).
+pub async fn pending<C: ConnectionLike>(
+    conn: &mut C,
+) -> Result<Vec<(String, Vec<u8>)>, RedisError> {
+    redis::cmd("HGETALL")
+        .arg(keys::PENDING_ALERTS)
+        .query_async(conn)
+        .await
+}
+
+pub async fn forget_pending<C: ConnectionLike>(
+    conn: &mut C,
+    dedup_key: &str,
+) -> Result<(), RedisError> {
+    redis::cmd("HDEL")
+        .arg(keys::PENDING_ALERTS)
+        .arg(dedup_key)
+        .query_async(conn)
+        .await
+}

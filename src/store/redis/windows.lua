@@ -1,0 +1,90 @@
+-- Reads the 5-minute and 1-hour windows of several mints in one round trip (no key-space SCAN:
+-- every key name is computed from the mint and the minute).
+-- ARGV: now_minute, detail (0|1), first_seen_days (how many daily first-seen sets to consult),
+--       then the mints.
+-- Returns {price_lamports_1h, price_micro_usd_1h, per mint: {counts5 (6), counts60 (6) [, detail]}}
+-- detail = {ub5, us5, ub60, us60, top5 {wallet, lamports, ...} (largest first), total5, buyers5,
+--           new5, top60, total60, buyers60, new60}.
+local now = tonumber(ARGV[1])
+local detail = ARGV[2] == '1'
+local days = tonumber(ARGV[3])
+local fields = {'b', 's', 'bv', 'sv', 'bu', 'su'}
+
+local function keys_for(prefix, mint, minutes)
+  local ks = {}
+  for m = now - minutes + 1, now do ks[#ks + 1] = prefix .. mint .. ':' .. m end
+  return ks
+end
+
+local price_l, price_u = 0, 0
+for m = now - 59, now do
+  local v = redis.call('HMGET', 'pw:px:' .. m, 'l', 'u')
+  price_l = price_l + (tonumber(v[1]) or 0)
+  price_u = price_u + (tonumber(v[2]) or 0)
+end
+
+-- Buyers of one window: the per-wallet buy-volume union (largest first), its total, how many
+-- distinct buyers and how many were first seen inside the window.
+local function buyers(mint, minutes)
+  local ks = keys_for('pw:wv:', mint, minutes)
+  -- unpack() expands only as the last argument: build the whole call.
+  local call = {'ZUNION', #ks}
+  for _, k in ipairs(ks) do call[#call + 1] = k end
+  call[#call + 1] = 'WITHSCORES'
+  local rows = redis.call(unpack(call))
+  local n = #rows / 2
+  local total = 0
+  for k = 2, #rows, 2 do total = total + tonumber(rows[k]) end
+  local top = {}
+  for k = n, math.max(1, n - 4), -1 do
+    top[#top + 1] = rows[2 * k - 1]
+    top[#top + 1] = rows[2 * k]
+  end
+  local start = (now - minutes + 1) * 60
+  local old = {}
+  if n > 0 then
+    local today = math.floor(now / 1440)
+    for d = today - days + 1, today do
+      for s = 1, n, 500 do
+        local part = {}
+        for k = s, math.min(s + 499, n) do part[#part + 1] = rows[2 * k - 1] end
+        local scores = redis.call('ZMSCORE', 'pw:fs:' .. d, unpack(part))
+        for k = 1, #scores do
+          if scores[k] and tonumber(scores[k]) < start then old[part[k]] = true end
+        end
+      end
+    end
+  end
+  local old_count = 0
+  for _ in pairs(old) do old_count = old_count + 1 end
+  return top, total, n, n - old_count
+end
+
+local out = {price_l, price_u}
+for a = 4, #ARGV do
+  local mint = ARGV[a]
+  local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  for m = now - 59, now do
+    local v = redis.call('HMGET', 'pw:c:' .. mint .. ':' .. m, unpack(fields))
+    local recent = m > now - 5
+    for f = 1, 6 do
+      local x = tonumber(v[f]) or 0
+      sums[6 + f] = sums[6 + f] + x
+      if recent then sums[f] = sums[f] + x end
+    end
+  end
+  local row = {sums}
+  if detail then
+    local hb5, hs5 = keys_for('pw:hb:', mint, 5), keys_for('pw:hs:', mint, 5)
+    local hb60, hs60 = keys_for('pw:hb:', mint, 60), keys_for('pw:hs:', mint, 60)
+    local top5, total5, n5, new5 = buyers(mint, 5)
+    local top60, total60, n60, new60 = buyers(mint, 60)
+    row[2] = {
+      redis.call('PFCOUNT', unpack(hb5)), redis.call('PFCOUNT', unpack(hs5)),
+      redis.call('PFCOUNT', unpack(hb60)), redis.call('PFCOUNT', unpack(hs60)),
+      top5, total5, n5, new5, top60, total60, n60, new60,
+    }
+  end
+  out[#out + 1] = row
+end
+return out
