@@ -27,6 +27,10 @@ use support::{unique_name, wait_until, wait_until_async, TestPostgres, TestRedis
 const DEADLINE: Duration = Duration::from_secs(60);
 /// The detector lease key (the contract between detect processes).
 const LEASE_KEY: &str = "pw:detector:lease";
+/// Mints evaluated by the periodic sweep (a detect process's `/metrics`).
+const SWEEP_EVALUATIONS: &str = "pocketwatcher_detector_evaluations_total{path=\"sweep\"}";
+/// Detector cycles completed (each ends after its sweep, if it had one).
+const DETECT_CYCLES: &str = "pocketwatcher_detector_cycle_seconds_count";
 
 // ---------------------------------------------------------------------------------------------
 // Scripts
@@ -86,7 +90,7 @@ struct System {
     db: String,
     /// `(role label, process)`.
     daemons: Vec<(String, Daemon)>,
-    _redis: TestRedis,
+    redis: TestRedis,
 }
 
 impl System {
@@ -158,8 +162,38 @@ impl System {
             pg,
             db,
             daemons,
-            _redis: redis,
+            redis,
         }
+    }
+
+    /// The lease's value (`{holder}:{epoch}`, the holder naming its process), if held.
+    fn lease(&self) -> Option<String> {
+        let client = redis::Client::open(self.redis.url()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        redis::cmd("GET").arg(LEASE_KEY).query(&mut conn).unwrap()
+    }
+
+    /// `(holder, standby)` among the two detect processes (detect-a took the lease first and
+    /// normally keeps it, but a stall may have moved it).
+    fn detect_roles(&mut self) -> (&'static str, &'static str) {
+        if self.holds_lease("detect-a") {
+            ("detect-a", "detect-b")
+        } else {
+            assert!(
+                self.holds_lease("detect-b"),
+                "no holder: {:?}",
+                self.lease()
+            );
+            ("detect-b", "detect-a")
+        }
+    }
+
+    /// Whether the daemon `label` holds the lease (its holder names it by consumer name and
+    /// process id).
+    fn holds_lease(&mut self, label: &str) -> bool {
+        let pid = self.daemon(label).pid().to_string();
+        self.lease()
+            .is_some_and(|v| v.contains(&format!("test-{label}-{pid}")))
     }
 
     fn daemon(&mut self, label: &str) -> &mut Daemon {
@@ -307,6 +341,19 @@ async fn play(
         );
     }
     alerts
+}
+
+/// Sum of the samples of `series` (a metric name, optionally with its labels as printed) in
+/// Prometheus text; 0 when absent.
+fn metric_sum(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(series)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -574,7 +621,7 @@ async fn killing_the_lease_holder_hands_over_without_duplicates_or_misses() {
     let expected = expected_alerts(&script);
     let detect = "sweep_interval_secs = 10\n";
     let mut system = System::start(&script, expected[0].after - 1, Topology::Split, detect).await;
-    let mut killed: Option<Instant> = None;
+    let mut killed: Option<(&str, &str, Instant)> = None;
     let mut handover: Option<Duration> = None;
     let alerts = play(
         &mut system,
@@ -582,14 +629,38 @@ async fn killing_the_lease_holder_hands_over_without_duplicates_or_misses() {
         &expected,
         &mut |system, stage| match stage {
             // Mid-stream of the second scenario (its trades so far are counted): the holder dies.
+            // (detect-a took the lease first and normally still has it; whichever holds it.)
             Stage::BeforeCrossing(1) => {
-                system.daemon("detect-a").kill9();
-                killed = Some(Instant::now());
+                let (holder, standby) = system.detect_roles();
+                system.daemon(holder).kill9();
+                killed = Some((holder, standby, Instant::now()));
             }
-            // The standby alerted; the old holder comes back as a standby for the rest.
+            // The standby took over and alerted; the old holder comes back as a standby.
             Stage::Alerted(1) => {
-                handover = killed.map(|k| k.elapsed());
-                system.daemon("detect-a").restart();
+                let (holder, standby, at) = killed.expect("killed before");
+                handover = Some(at.elapsed());
+                assert!(system.holds_lease(standby), "{:?}", system.lease());
+                system.daemon(holder).restart();
+            }
+            // The holder dies the moment its alert is in the table (its bookkeeping may be
+            // half done). The standby takes over, re-evaluates every recent mint — that one
+            // still matches its trigger — and must not alert it again.
+            Stage::Alerted(2) => {
+                let (holder, standby) = system.detect_roles();
+                let sweeps = |d: &Daemon| metric_sum(&d.metrics(), SWEEP_EVALUATIONS);
+                let cycles = |d: &Daemon| metric_sum(&d.metrics(), DETECT_CYCLES);
+                let before = sweeps(system.daemon(standby));
+                system.daemon(holder).kill9();
+                wait_until("the standby takes over and sweeps", DEADLINE, || {
+                    system.holds_lease(standby) && sweeps(system.daemon(standby)) > before
+                });
+                let swept = cycles(system.daemon(standby));
+                wait_until("the sweeping cycle ends", DEADLINE, || {
+                    cycles(system.daemon(standby)) > swept
+                });
+                let alerts = system.alerts();
+                assert_eq!(alerts.len(), 3, "no duplicate: {alerts:#?}");
+                system.daemon(holder).restart();
             }
             _ => {}
         },
