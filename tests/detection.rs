@@ -42,7 +42,7 @@ fn sentinel(at: i64) -> Scenario {
     concentrated(99, at)
 }
 
-/// One scenario in ten minutes of mixed traffic, then the sentinel.
+/// One scenario in mixed traffic over its whole span, then the sentinel.
 fn single(scenario: Scenario, seed: u32) -> Script {
     let end = scenario.crossing().at;
     let background = mixed(seed, T0, end - T0 + 120, 30, 200, 300);
