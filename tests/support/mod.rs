@@ -779,4 +779,5 @@ impl Drop for TestPostgres {
 pub mod daemon;
 pub mod fake_chat;
 pub mod fake_rpc;
+pub mod scenarios;
 pub mod workload;
