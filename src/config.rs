@@ -730,6 +730,14 @@ impl Config {
                  alerts.telegram_chat_id, or neither",
             ));
         }
+        if self.alerts.claim_secs <= self.alerts.request_timeout_secs {
+            return Err(invalid(
+                "alerts.claim_secs",
+                "must be longer than alerts.request_timeout_secs, or a slow request's delivery \
+                 is claimed again and the message sent twice",
+                "e.g. request_timeout_secs = 10, claim_secs = 60",
+            ));
+        }
         if !is_http(&self.alerts.telegram_api_base) {
             return Err(invalid(
                 "alerts.telegram_api_base",
@@ -889,6 +897,16 @@ mod tests {
                 "venues[0].kind",
             ),
             ("[redis]\nurl = \"localhost:6379\"\n", "redis.url"),
+            ("[detect]\nunknown_mcap = \"maybe\"\n", "detect.unknown_mcap"),
+            ("[detect]\nlease_ttl_ms = 1000\nlease_renew_ms = 900\n", "detect.lease_renew_ms"),
+            ("[alerts]\nclaim_secs = 5\nrequest_timeout_secs = 10\n", "alerts.claim_secs"),
+            ("[alerts]\ntelegram_chat_id = \"42\"\n", "alerts.telegram_chat_id"),
+            ("[enrich]\nrpc_url = \"ftp://x\"\n", "enrich.rpc_url"),
+            ("[detect]\nunknown_mcap = \"maybe\"\n", "detect.unknown_mcap"),
+            ("[detect]\nlease_ttl_ms = 1000\nlease_renew_ms = 900\n", "detect.lease_renew_ms"),
+            ("[alerts]\nclaim_secs = 5\nrequest_timeout_secs = 10\n", "alerts.claim_secs"),
+            ("[alerts]\ntelegram_chat_id = \"42\"\n", "alerts.telegram_chat_id"),
+            ("[enrich]\nrpc_url = \"ftp://x\"\n", "enrich.rpc_url"),
         ];
         for (text, field) in cases {
             let err = Config::from_toml(text, "f", &env(&[]))

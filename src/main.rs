@@ -142,6 +142,10 @@ fn bench(args: cli::bench::BenchArgs) -> anyhow::Result<i32> {
         "latency p50 / p99   {:.1} ms / {:.1} ms (ingest XADD to XACK)",
         r.p50_ms, r.p99_ms
     );
+    println!(
+        "detection p50 / p99 {:.1} ms / {:.1} ms (commit to evaluation; {:.0} mint evaluations, {:.0} alerts)",
+        r.detect_p50_ms, r.detect_p99_ms, r.mints_evaluated, r.alerts_created
+    );
     println!("peak RSS (daemon)   {:.1} MB", r.peak_rss_mb);
     println!(
         "Redis CPU           {:.2} us per transaction",

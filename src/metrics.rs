@@ -216,7 +216,11 @@ pub fn describe() {
         "Times this process acquired the detector lease"
     );
     describe_counter!(TRIGGERS_FIRED, Unit::Count, "Trigger matches, by trigger");
-    describe_gauge!(TRIGGERS_ACTIVE, Unit::Count, "Enabled triggers in the running set");
+    describe_gauge!(
+        TRIGGERS_ACTIVE,
+        Unit::Count,
+        "Enabled triggers in the running set"
+    );
     describe_counter!(
         TRIGGER_RELOADS,
         Unit::Count,
@@ -258,7 +262,11 @@ pub fn describe() {
         Unit::Count,
         "Deliveries waiting in the outbox, by channel"
     );
-    describe_histogram!(REDIS_SECONDS, Unit::Seconds, "Redis round trips, by operation");
+    describe_histogram!(
+        REDIS_SECONDS,
+        Unit::Seconds,
+        "Redis round trips, by operation"
+    );
     describe_histogram!(
         POSTGRES_SECONDS,
         Unit::Seconds,
@@ -270,11 +278,19 @@ pub fn describe() {
         Unit::Count,
         "1 while /readyz reports ready (stores reachable, pipeline progressing)"
     );
-    describe_gauge!(PROCESS_RSS_BYTES, Unit::Bytes, "Resident memory of this process");
+    describe_gauge!(
+        PROCESS_RSS_BYTES,
+        Unit::Bytes,
+        "Resident memory of this process"
+    );
     describe_counter!(
         PROCESS_CPU_SECONDS,
         Unit::Seconds,
         "CPU time (user + system) used by this process"
     );
-    describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; labels carry the version and role");
+    describe_gauge!(
+        BUILD_INFO,
+        Unit::Count,
+        "Always 1; labels carry the version and role"
+    );
 }

@@ -1,7 +1,8 @@
 //! The fake Yellowstone server against the real `yellowstone-grpc-client` over loopback: the
 //! traffic a client receives is exactly the deterministic sequence, block metas close slots,
 //! `from_slot` replays byte-identical updates or fails like the real server, x-token, pings, pongs,
-//! `count`, `rate`, `drop_after` and slow readers.
+//! `count`, `rate`, `drop_after` and slow readers; a script streams exactly its transactions, in
+//! their slots with their block times, as far as the test releases it.
 
 mod support;
 
@@ -21,7 +22,11 @@ use yellowstone_grpc_proto::prost::Message as _;
 
 use pocketwatcher::domain::curve::is_on_curve;
 use pocketwatcher::domain::proto::from_update;
-use pocketwatcher::fake_geyser::{FakeGeyser, FakeGeyserConfig, FakeGeyserHandle};
+use pocketwatcher::domain::test_support::sample_transaction;
+use pocketwatcher::domain::Signature;
+use pocketwatcher::fake_geyser::{
+    FakeGeyser, FakeGeyserConfig, FakeGeyserHandle, Fixtures, ScriptedTx,
+};
 use pocketwatcher::geyser_source::is_from_slot_unavailable;
 use pocketwatcher::secret::Secret;
 
@@ -533,4 +538,146 @@ async fn a_slow_reader_is_cut_as_lagged() {
     };
     assert_eq!(status.code(), Code::Internal);
     assert_eq!(status.message(), "lagged to send an update");
+}
+
+/// `(slot, block time)` of each transaction of the test script: sparse slots, several
+/// transactions in some, block times chosen freely.
+const SCRIPT: [(u64, i64); 7] = [
+    (500, 1_000),
+    (500, 1_000),
+    (503, 1_090),
+    (510, 2_000),
+    (510, 2_000),
+    (510, 2_000),
+    (520, 9_999),
+];
+
+fn script() -> Vec<ScriptedTx> {
+    SCRIPT
+        .iter()
+        .enumerate()
+        .map(|(i, &(slot, block_time))| {
+            let mut tx = sample_transaction();
+            tx.signature = Signature([i as u8 + 1; 64]);
+            ScriptedTx {
+                slot,
+                block_time,
+                tx,
+            }
+        })
+        .collect()
+}
+
+/// Reads until `pings` server pings arrived in a row with nothing else in between.
+async fn read_until_quiet(stream: &mut GeyserStream, pings: usize) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut quiet = 0;
+    while quiet < pings {
+        match next_update(stream).await.unwrap().update_oneof {
+            Some(UpdateOneof::Transaction(t)) => {
+                items.push(Item::Tx(Box::new(t)));
+                quiet = 0;
+            }
+            Some(UpdateOneof::BlockMeta(m)) => {
+                items.push(Item::Meta(m));
+                quiet = 0;
+            }
+            Some(UpdateOneof::Ping(_)) => quiet += 1,
+            _ => {}
+        }
+    }
+    items
+}
+
+/// `T<seq>` for a transaction (its first signature byte − 1), `M<slot>@<time>` for a meta.
+fn describe(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| match i {
+            Item::Tx(t) => {
+                let tx = from_update(t).unwrap();
+                format!("T{}", tx.signature.0[0] - 1)
+            }
+            Item::Meta(m) => format!("M{}@{}", m.slot, m.block_time.as_ref().unwrap().timestamp),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_streams_exactly_its_transactions_as_far_as_released() {
+    let mut c = FakeGeyserConfig::with_fixtures(Fixtures::Scripted(script()));
+    c.ping_interval = Duration::from_millis(100);
+    c.count = 3;
+    let fake = start(c).await;
+    assert_eq!(fake.traffic().total(), Some(7));
+    let mut client = client(&fake.endpoint(), None).await;
+    let (_sink, mut stream) = client
+        .subscribe_with_request(Some(request(None, None)))
+        .await
+        .unwrap();
+
+    let first = read_until_quiet(&mut stream, 3).await;
+    assert_eq!(
+        describe(&first),
+        ["T0", "T1", "M500@1000", "T2", "M503@1090"]
+    );
+    assert_eq!(fake.head(), 3);
+
+    // Part of a slot: its meta waits for the slot's last transaction.
+    fake.release(5);
+    let second = read_until_quiet(&mut stream, 3).await;
+    assert_eq!(describe(&second), ["T3", "T4"]);
+
+    // Releasing past the end stops at the script's end.
+    fake.release(1_000);
+    let third = read_until_quiet(&mut stream, 3).await;
+    assert_eq!(describe(&third), ["T5", "M510@2000", "T6", "M520@9999"]);
+    assert_eq!((fake.head(), fake.sent(), fake.limit()), (7, 7, 7));
+
+    // Transactions are the script's, as given, in their slots at their positions.
+    let all: Vec<Item> = first.into_iter().chain(second).chain(third).collect();
+    let decoded: Vec<_> = transactions(&all)
+        .iter()
+        .map(|u| from_update(u).unwrap())
+        .collect();
+    assert_eq!(decoded, fake.expected_transactions(100));
+    let positions: Vec<(u64, Option<u64>)> = decoded.iter().map(|t| (t.slot, t.index)).collect();
+    assert_eq!(
+        positions,
+        [
+            (500, Some(0)),
+            (500, Some(1)),
+            (503, Some(0)),
+            (510, Some(0)),
+            (510, Some(1)),
+            (510, Some(2)),
+            (520, Some(0)),
+        ]
+    );
+    for (tx, item) in decoded.iter().zip(script()) {
+        assert_eq!(tx.account_keys, item.tx.account_keys, "no key replacement");
+        assert_eq!(tx.signature, item.tx.signature);
+        assert_eq!(tx.block_time, None, "updates carry no block time");
+    }
+    let metas: Vec<SubscribeUpdateBlockMeta> = all
+        .iter()
+        .filter_map(|i| match i {
+            Item::Meta(m) => Some(m.clone()),
+            Item::Tx(_) => None,
+        })
+        .collect();
+    let parents: Vec<(u64, u64)> = metas.iter().map(|m| (m.slot, m.parent_slot)).collect();
+    assert_eq!(parents, [(500, 499), (503, 500), (510, 503), (520, 510)]);
+
+    // A reconnect from an unused slot resumes at the next used one.
+    let (_sink2, mut replay) = client
+        .subscribe_with_request(Some(request(Some(505), None)))
+        .await
+        .unwrap();
+    let items = read_until_quiet(&mut replay, 3).await;
+    assert_eq!(
+        describe(&items),
+        ["T3", "T4", "T5", "M510@2000", "T6", "M520@9999"]
+    );
+    assert_eq!(fake.last_from_slot(), Some(505));
 }

@@ -46,6 +46,11 @@ pub struct BenchReport {
     pub throughput: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Commit of a batch touching a mint → that mint's evaluation by the detector.
+    pub detect_p50_ms: f64,
+    pub detect_p99_ms: f64,
+    pub mints_evaluated: f64,
+    pub alerts_created: f64,
     pub peak_rss_mb: f64,
     pub redis_usec_per_tx: f64,
     /// (command, calls, usec per call, share of Redis CPU), most expensive first.
@@ -145,6 +150,16 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let seconds = (now_ms - first_ms) as f64 / 1000.0 - finished_at.elapsed().as_secs_f64();
     let metrics = fetch_metrics(metrics_port).unwrap_or_default();
     let (p50, p99) = quantiles(&metrics, "pocketwatcher_end_to_end_seconds");
+    let (detect_p50, detect_p99) = quantiles(&metrics, "pocketwatcher_detection_delay_seconds");
+    let sum_of = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let mints_evaluated = sum_of("pocketwatcher_detector_evaluations_total");
+    let alerts_created = sum_of("pocketwatcher_alerts_created_total");
     let peak_rss_mb = peak_rss_kb(daemon.0.id()).unwrap_or(0) as f64 / 1024.0;
     let transactions = geyser.sent();
     let stats = redis_commandstats(&mut conn).await.unwrap_or_default();
@@ -174,6 +189,10 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
         throughput: transactions as f64 / seconds.max(1e-9),
         p50_ms: p50 * 1000.0,
         p99_ms: p99 * 1000.0,
+        detect_p50_ms: detect_p50 * 1000.0,
+        detect_p99_ms: detect_p99 * 1000.0,
+        mints_evaluated,
+        alerts_created,
         peak_rss_mb,
         redis_usec_per_tx: redis_usec / transactions.max(1) as f64,
         redis_top,

@@ -16,10 +16,12 @@
 //! The traffic is deterministic ([`traffic`]): the same sequence number is always the same
 //! transaction, so tests can compute what a client must receive ([`FakeGeyserHandle::expected_transactions`])
 //! and a replay after a reconnect is a byte-identical duplicate. Where a subscription starts is
-//! described in [`service`].
+//! described in [`service`]. A [`script`] streams an explicit list instead (detection scenarios),
+//! and [`FakeGeyserHandle::release`] lets a test hand it out piece by piece.
 
 pub mod args;
 mod filter;
+pub mod script;
 pub mod service;
 pub mod traffic;
 
@@ -40,6 +42,7 @@ use crate::domain::Transaction;
 use crate::secret::Secret;
 
 pub use args::{run, FakeGeyserArgs};
+pub use script::ScriptedTx;
 pub use traffic::{Traffic, TrafficParams};
 
 use service::{FakeGeyserService, Shared, SharedParams};
@@ -63,8 +66,10 @@ pub enum FakeGeyserError {
 pub enum Fixtures {
     /// Every `*.json` file of a directory, sorted by name (RPC `getTransaction` JSON).
     Dir(PathBuf),
-    /// Already decoded transactions.
+    /// Already decoded transactions (copied with fresh keys, like the files).
     Transactions(Vec<Transaction>),
+    /// Exactly these transactions, in this order, in their slots, once (no key replacement).
+    Scripted(Vec<ScriptedTx>),
 }
 
 /// Configuration of the fake server.
@@ -76,7 +81,8 @@ pub struct FakeGeyserConfig {
     pub traffic: TrafficParams,
     /// Transactions per second; 0 = as fast as clients read.
     pub rate: u64,
-    /// Stop producing after this many transactions (streams stay open, pings only); 0 = never.
+    /// Stop producing after this many transactions (streams stay open, pings only); 0 = never
+    /// (a script ends with its last transaction anyway). [`FakeGeyserHandle::release`] raises it.
     pub count: u64,
     pub ping_interval: Duration,
     /// How many slots behind the newest one a `from_slot` may go.
@@ -121,11 +127,12 @@ impl FakeGeyser {
     /// Loads the fixtures, binds `config.listen` and serves in a tokio task until the handle is
     /// dropped or shut down.
     pub async fn start(config: FakeGeyserConfig) -> Result<FakeGeyserHandle, FakeGeyserError> {
-        let fixtures = match &config.fixtures {
-            Fixtures::Dir(dir) => Traffic::load_fixtures(dir)?,
-            Fixtures::Transactions(list) => list.clone(),
+        let traffic = match &config.fixtures {
+            Fixtures::Dir(dir) => Traffic::new(Traffic::load_fixtures(dir)?, config.traffic)?,
+            Fixtures::Transactions(list) => Traffic::new(list.clone(), config.traffic)?,
+            Fixtures::Scripted(list) => Traffic::scripted(list.clone(), config.traffic)?,
         };
-        let traffic = Arc::new(Traffic::new(fixtures, config.traffic)?);
+        let traffic = Arc::new(traffic);
         // Fill the key pools in the background, so that streaming does not pay for them.
         let warm = Arc::clone(&traffic);
         let _ = std::thread::Builder::new()
@@ -254,6 +261,18 @@ impl FakeGeyserHandle {
         self.shared.head()
     }
 
+    /// Lets the server produce up to `count` transactions in total (the config's `count` is the
+    /// first such cap; 0 there means none). Never lowers the cap; a script still ends with its
+    /// last transaction. Tests use it to stream part of a script, check, then stream the rest.
+    pub fn release(&self, count: u64) {
+        self.shared.raise_limit(count);
+    }
+
+    /// The current cap on produced transactions (`u64::MAX` when there is none).
+    pub fn limit(&self) -> u64 {
+        self.shared.limit()
+    }
+
     /// The newest produced slot.
     pub fn newest_slot(&self) -> u64 {
         self.shared.newest_slot()
@@ -265,8 +284,9 @@ impl FakeGeyserHandle {
 
     /// The transactions of sequence numbers `0..n`, exactly as a client decodes them with
     /// `domain::proto::from_update` (no block time). A subscription that filters out failed or
-    /// vote transactions skips those sequence numbers.
+    /// vote transactions skips those sequence numbers. A script has no more than its length.
     pub fn expected_transactions(&self, n: u64) -> Vec<Transaction> {
+        let n = self.shared.traffic.total().map_or(n, |len| n.min(len));
         (0..n)
             .map(|seq| self.shared.traffic.transaction(seq))
             .collect()

@@ -3,7 +3,8 @@
 //! **Head.** `head` counts the transactions the fake chain has produced so far (sequence numbers
 //! `0..head`). With a rate, a clock task advances it by `rate` per second (in 10 ms ticks) from the
 //! moment the first client subscribes; without one, a subscriber that has caught up advances it
-//! itself, so it is "as fast as the reader". `count` caps it.
+//! itself, so it is "as fast as the reader". The limit caps it: `count`, a script's length, and
+//! whatever the handle releases later (sessions and the clock wake up when it is raised).
 //!
 //! **Where a subscription starts.** With `from_slot`: at the first transaction of that slot (a
 //! replay of what was already produced, then live); older than `retain_slots` behind the newest
@@ -65,8 +66,11 @@ fn from_slot_status(from_slot: u64, first_available: u64) -> Status {
 pub(crate) struct Shared {
     pub(crate) traffic: Arc<Traffic>,
     rate: u64,
-    /// Sequence numbers at or above this are never produced (`count`, or `u64::MAX`).
-    limit: u64,
+    /// Sequence numbers at or above this are not produced (yet): `count` or `u64::MAX`, raised
+    /// by [`Shared::raise_limit`], never above a script's length.
+    limit: watch::Sender<u64>,
+    /// A script's length (`u64::MAX` for endless traffic).
+    end: u64,
     ping_interval: Duration,
     retain_slots: u64,
     drop_after: Option<u64>,
@@ -97,10 +101,13 @@ pub(crate) struct SharedParams {
 
 impl Shared {
     pub(crate) fn new(traffic: Arc<Traffic>, p: SharedParams) -> Self {
+        let end = traffic.total().unwrap_or(u64::MAX);
+        let limit = if p.count == 0 { u64::MAX } else { p.count };
         Shared {
             traffic,
             rate: p.rate,
-            limit: if p.count == 0 { u64::MAX } else { p.count },
+            limit: watch::Sender::new(limit.min(end)),
+            end,
             ping_interval: p.ping_interval.max(Duration::from_millis(1)),
             retain_slots: p.retain_slots,
             drop_after: p.drop_after,
@@ -123,8 +130,24 @@ impl Shared {
         *self.head.borrow()
     }
 
+    pub(crate) fn limit(&self) -> u64 {
+        *self.limit.borrow()
+    }
+
+    pub(crate) fn raise_limit(&self, to: u64) {
+        let to = to.min(self.end);
+        self.limit.send_if_modified(|l| {
+            if to > *l {
+                *l = to;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
     fn advance_head(&self, to: u64) {
-        let to = to.min(self.limit);
+        let to = to.min(self.limit());
         self.head.send_if_modified(|h| {
             if to > *h {
                 *h = to;
@@ -138,7 +161,7 @@ impl Shared {
     /// The newest slot with a produced transaction (`start_slot` before the first one).
     pub(crate) fn newest_slot(&self) -> u64 {
         match self.head() {
-            0 => self.traffic.params().start_slot,
+            0 => self.traffic.start_slot(),
             head => self.traffic.slot_of(head - 1),
         }
     }
@@ -147,7 +170,7 @@ impl Shared {
     pub(crate) fn first_available_slot(&self) -> u64 {
         self.newest_slot()
             .saturating_sub(self.retain_slots)
-            .max(self.traffic.params().start_slot)
+            .max(self.traffic.start_slot())
     }
 
     pub(crate) fn sent(&self) -> u64 {
@@ -199,7 +222,17 @@ impl Shared {
         let mut last = Instant::now();
         // Nanoseconds × transactions-per-second not yet turned into whole transactions.
         let mut budget: u128 = 0;
-        while self.head() < self.limit {
+        let mut limit_rx = self.limit.subscribe();
+        loop {
+            if self.head() >= *limit_rx.borrow_and_update() {
+                // Nothing to produce until the limit is raised; time spent waiting earns nothing.
+                if self.head() >= self.end || limit_rx.changed().await.is_err() {
+                    return;
+                }
+                last = Instant::now();
+                budget = 0;
+                continue;
+            }
             ticker.tick().await;
             let now = Instant::now();
             budget += now.duration_since(last).as_nanos() * self.rate as u128;
@@ -473,6 +506,7 @@ impl Session {
         let traffic = &shared.traffic;
         let unlimited = shared.rate == 0;
         let mut head_rx = shared.head.subscribe();
+        let mut limit_rx = shared.limit.subscribe();
         let mut ping = tokio::time::interval(shared.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut requests_open = true;
@@ -481,13 +515,15 @@ impl Session {
 
         loop {
             let head = *head_rx.borrow_and_update();
+            let limit = *limit_rx.borrow_and_update();
             // A subscription that wants neither transactions nor block metas only gets pings.
             let wants = filter
                 .as_ref()
                 .is_some_and(|f| f.wants_transactions() || !f.block_meta_filters().is_empty());
-            let more = wants && cursor < shared.limit;
+            let more = wants && cursor < limit;
             let can_send = more && (unlimited || cursor < head);
             let wait_head = more && !can_send;
+            let wait_limit = wants && !more && cursor < shared.end;
             tokio::select! {
                 biased;
                 _ = self.tx.closed() => return End::ClientGone,
@@ -537,6 +573,11 @@ impl Session {
                         return End::ClientGone;
                     }
                 }
+                changed = limit_rx.changed(), if wait_limit => {
+                    if changed.is_err() {
+                        return End::ClientGone;
+                    }
+                }
                 _ = std::future::ready(()), if can_send => {
                     let Some(filter) = filter.as_ref() else { continue };
                     let head = if unlimited {
@@ -545,7 +586,7 @@ impl Session {
                     } else {
                         head
                     };
-                    let end = head.min(cursor.saturating_add(BATCH)).min(shared.limit);
+                    let end = head.min(cursor.saturating_add(BATCH)).min(limit);
                     while cursor < end {
                         let seq = cursor;
                         cursor += 1;

@@ -1,9 +1,11 @@
-//! The fake feed's traffic: a deterministic, endless sequence of transactions built from fixtures.
+//! The fake feed's traffic: a deterministic, endless sequence of transactions built from fixtures,
+//! or a finite [script](super::script).
 //!
-//! Sequence number `seq` is a copy of fixture `seq % F` in slot `start_slot + seq / tx_per_slot`
-//! at index `seq % tx_per_slot`, with a fresh signature and fresh wallets and mints, all derived
-//! from `(seed, seq)` only. So the same `seq` is always the same transaction, byte for byte: a
-//! replay after a reconnect is a true duplicate, and a test can compute what a client must receive.
+//! Generated: sequence number `seq` is a copy of fixture `seq % F` in slot
+//! `start_slot + seq / tx_per_slot` at index `seq % tx_per_slot`, with a fresh signature and fresh
+//! wallets and mints, all derived from `(seed, seq)` only. So the same `seq` is always the same
+//! transaction, byte for byte: a replay after a reconnect is a true duplicate, and a test can
+//! compute what a client must receive. Scripted: `seq` is entry `seq` of the script, as given.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -18,6 +20,7 @@ use crate::domain::proto::to_update;
 use crate::domain::rpc_json::transactions_from_json_text;
 use crate::domain::{Pubkey, Signature, Transaction, WSOL_MINT};
 
+use super::script::{self, Script, ScriptedTx};
 use super::FakeGeyserError;
 
 /// Block time of the first slot; later slots follow at 400 ms per slot.
@@ -183,6 +186,16 @@ impl KeyPool {
 /// The deterministic transaction sequence.
 pub struct Traffic {
     params: TrafficParams,
+    source: Source,
+}
+
+enum Source {
+    Generated(Generated),
+    Scripted(Script),
+}
+
+/// Copies of fixtures with keys drawn from pools.
+struct Generated {
     templates: Vec<Template>,
     wallets: KeyPool,
     mints: KeyPool,
@@ -192,7 +205,8 @@ impl std::fmt::Debug for Traffic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Traffic")
             .field("params", &self.params)
-            .field("fixtures", &self.templates.len())
+            .field("fixtures", &self.fixture_count())
+            .field("scripted", &self.is_scripted())
             .finish()
     }
 }
@@ -219,10 +233,42 @@ impl Traffic {
             .collect();
         Ok(Traffic {
             params,
-            templates,
-            wallets: KeyPool::new(params.wallets, mix(params.seed, 0x5741_4C4C_4554), true),
-            mints: KeyPool::new(params.mints, mix(params.seed, 0x4D49_4E54), false),
+            source: Source::Generated(Generated {
+                templates,
+                wallets: KeyPool::new(params.wallets, mix(params.seed, 0x5741_4C4C_4554), true),
+                mints: KeyPool::new(params.mints, mix(params.seed, 0x4D49_4E54), false),
+            }),
         })
+    }
+
+    /// Traffic that is exactly `list`, in order (see [`script`](super::script)). `params.seed`
+    /// only shapes the block hashes; `params.start_slot` becomes the script's first slot.
+    pub fn scripted(list: Vec<ScriptedTx>, params: TrafficParams) -> Result<Self, FakeGeyserError> {
+        let script = Script::new(list)?;
+        Ok(Traffic {
+            params: TrafficParams {
+                start_slot: script.first_slot(),
+                ..params
+            },
+            source: Source::Scripted(script),
+        })
+    }
+
+    pub fn is_scripted(&self) -> bool {
+        matches!(self.source, Source::Scripted(_))
+    }
+
+    /// How many transactions there are: `None` for endless generated traffic.
+    pub fn total(&self) -> Option<u64> {
+        match &self.source {
+            Source::Generated(_) => None,
+            Source::Scripted(s) => Some(s.len()),
+        }
+    }
+
+    /// The slot of the first transaction.
+    pub fn start_slot(&self) -> u64 {
+        self.params.start_slot
     }
 
     /// Loads every `*.json` file of `dir` (sorted by file name) with the RPC JSON decoder.
@@ -262,11 +308,14 @@ impl Traffic {
     /// Generates every pool key now rather than on first use (the wallets cost a point
     /// decompression each); safe to run on another thread while the traffic is being served.
     pub fn warm_up(&self) {
-        for i in 0..self.wallets.len() {
-            self.wallets.get(i);
+        let Source::Generated(g) = &self.source else {
+            return;
+        };
+        for i in 0..g.wallets.len() {
+            g.wallets.get(i);
         }
-        for i in 0..self.mints.len() {
-            self.mints.get(i);
+        for i in 0..g.mints.len() {
+            g.mints.get(i);
         }
     }
 
@@ -274,61 +323,87 @@ impl Traffic {
         &self.params
     }
 
-    /// Number of fixtures the sequence cycles through.
+    /// Number of fixtures the sequence cycles through (of a script: its length).
     pub fn fixture_count(&self) -> usize {
-        self.templates.len()
+        match &self.source {
+            Source::Generated(g) => g.templates.len(),
+            Source::Scripted(s) => s.len() as usize,
+        }
     }
 
-    /// The fixture that `seq` is a copy of.
+    /// The fixture that `seq` is a copy of (of a script: entry `seq`, as streamed).
     pub fn fixture(&self, seq: u64) -> &Transaction {
-        &self.templates[(seq % self.templates.len() as u64) as usize].tx
+        match &self.source {
+            Source::Generated(g) => &g.template(seq).tx,
+            Source::Scripted(s) => s.tx(seq),
+        }
     }
 
     pub fn slot_of(&self, seq: u64) -> u64 {
-        self.params.start_slot + seq / self.params.tx_per_slot
+        match &self.source {
+            Source::Generated(_) => self.params.start_slot + seq / self.params.tx_per_slot,
+            Source::Scripted(s) => s.slot_of(seq),
+        }
     }
 
     /// Position of `seq` in its slot.
     pub fn index_of(&self, seq: u64) -> u64 {
-        seq % self.params.tx_per_slot
+        match &self.source {
+            Source::Generated(_) => seq % self.params.tx_per_slot,
+            Source::Scripted(s) => s.index_of(seq),
+        }
     }
 
-    /// First sequence number of `slot`, or `None` before `start_slot`.
+    /// First sequence number of `slot`, or `None` before `start_slot`. A script's unused slot
+    /// gives the first transaction after it.
     pub fn first_seq_of_slot(&self, slot: u64) -> Option<u64> {
-        let offset = slot.checked_sub(self.params.start_slot)?;
-        offset.checked_mul(self.params.tx_per_slot)
+        match &self.source {
+            Source::Generated(_) => {
+                let offset = slot.checked_sub(self.params.start_slot)?;
+                offset.checked_mul(self.params.tx_per_slot)
+            }
+            Source::Scripted(s) => s.first_seq_of_slot(slot),
+        }
     }
 
     /// Sequence number of a transaction of this traffic, from its slot and index.
     pub fn seq_of(&self, slot: u64, index: u64) -> Option<u64> {
-        (index < self.params.tx_per_slot)
-            .then(|| self.first_seq_of_slot(slot).map(|first| first + index))
-            .flatten()
+        match &self.source {
+            Source::Generated(_) => (index < self.params.tx_per_slot)
+                .then(|| self.first_seq_of_slot(slot).map(|first| first + index))
+                .flatten(),
+            Source::Scripted(s) => s.seq_of(slot, index),
+        }
     }
 
     /// True when `seq` is the last transaction of its slot (a block meta follows it).
     pub fn ends_slot(&self, seq: u64) -> bool {
-        self.index_of(seq) == self.params.tx_per_slot - 1
+        match &self.source {
+            Source::Generated(_) => self.index_of(seq) == self.params.tx_per_slot - 1,
+            Source::Scripted(s) => s.ends_slot(seq),
+        }
     }
 
-    /// `1_700_000_000 + (slot - start_slot) × 0.4 s`, rounded.
+    /// Generated: `1_700_000_000 + (slot - start_slot) × 0.4 s`, rounded. Scripted: the time the
+    /// script gives the slot (or the closest used slot before it).
     pub fn block_time(&self, slot: u64) -> i64 {
+        if let Source::Scripted(s) = &self.source {
+            return s.block_time(slot);
+        }
         let offset = slot.saturating_sub(self.params.start_slot) as i128;
         (BASE_BLOCK_TIME as i128 + (offset * 4 + 5) / 10) as i64
     }
 
     /// A deterministic base58 block hash.
     pub fn blockhash(&self, slot: u64) -> String {
-        let base = mix(mix(self.params.seed, 0x4841_5348), slot);
-        let mut bytes = [0u8; 32];
-        for (w, chunk) in bytes.chunks_exact_mut(8).enumerate() {
-            chunk.copy_from_slice(&mix(base, w as u64).to_le_bytes());
-        }
-        bs58::encode(bytes).into_string()
+        script::blockhash(self.params.seed, slot)
     }
 
     /// The block meta sent after the last transaction of `slot`.
     pub fn block_meta(&self, slot: u64) -> SubscribeUpdateBlockMeta {
+        if let Source::Scripted(s) = &self.source {
+            return s.block_meta(slot, self.params.seed);
+        }
         let parent = slot.saturating_sub(1);
         SubscribeUpdateBlockMeta {
             slot,
@@ -348,8 +423,11 @@ impl Traffic {
         }
     }
 
-    /// The fresh 64-byte signature of `seq`.
+    /// The fresh 64-byte signature of `seq` (of a script: the scripted one).
     pub fn signature(&self, seq: u64) -> Signature {
+        if let Source::Scripted(s) = &self.source {
+            return s.tx(seq).signature;
+        }
         let base = mix(mix(self.params.seed, 0x5349_474E), seq);
         let mut bytes = [0u8; 64];
         for (w, chunk) in bytes.chunks_exact_mut(8).enumerate() {
@@ -360,39 +438,50 @@ impl Traffic {
 
     /// Transaction `seq`, as a client decodes it from the Yellowstone update (no block time).
     pub fn transaction(&self, seq: u64) -> Transaction {
-        let (template, keys) = self.replacements(seq);
-        self.build_transaction(seq, template, &keys)
+        match &self.source {
+            Source::Generated(g) => {
+                let (template, keys) = self.replacements(g, seq);
+                self.build_transaction(seq, template, &keys)
+            }
+            Source::Scripted(s) => s.transaction(seq),
+        }
     }
 
     /// The Yellowstone update carrying transaction `seq` (equal to `to_update(&transaction(seq))`).
     pub fn update(&self, seq: u64) -> SubscribeUpdateTransaction {
-        let (template, keys) = self.replacements(seq);
-        self.build_update(seq, template, &keys)
+        match &self.source {
+            Source::Generated(g) => {
+                let (template, keys) = self.replacements(g, seq);
+                self.build_update(seq, template, &keys)
+            }
+            Source::Scripted(s) => s.update(seq),
+        }
     }
 
     /// Both at once (the draws are made once).
     pub fn generate(&self, seq: u64) -> (Transaction, SubscribeUpdateTransaction) {
-        let (template, keys) = self.replacements(seq);
-        (
-            self.build_transaction(seq, template, &keys),
-            self.build_update(seq, template, &keys),
-        )
-    }
-
-    fn template(&self, seq: u64) -> &Template {
-        &self.templates[(seq % self.templates.len() as u64) as usize]
+        match &self.source {
+            Source::Generated(g) => {
+                let (template, keys) = self.replacements(g, seq);
+                (
+                    self.build_transaction(seq, template, &keys),
+                    self.build_update(seq, template, &keys),
+                )
+            }
+            Source::Scripted(s) => s.generate(seq),
+        }
     }
 
     /// The template of `seq` and the pool keys replacing its `originals`.
-    fn replacements(&self, seq: u64) -> (&Template, Vec<&PoolKey>) {
-        let template = self.template(seq);
+    fn replacements<'a>(&self, g: &'a Generated, seq: u64) -> (&'a Template, Vec<&'a PoolKey>) {
+        let template = g.template(seq);
         let tx_seed = mix(mix(self.params.seed, 0x5452_4146), seq);
         let mut chosen: Vec<&PoolKey> = Vec::with_capacity(template.originals.len());
         for (i, original) in template.originals.iter().enumerate() {
             let key = if i < template.wallets {
-                self.draw(&self.wallets, tx_seed, original, &chosen, wallet_index)
+                self.draw(&g.wallets, tx_seed, original, &chosen, wallet_index)
             } else {
-                self.draw(&self.mints, tx_seed, original, &chosen, mint_index)
+                self.draw(&g.mints, tx_seed, original, &chosen, mint_index)
             };
             chosen.push(key);
         }
@@ -497,6 +586,12 @@ impl Traffic {
             candidate = pool.get(i);
         }
         candidate
+    }
+}
+
+impl Generated {
+    fn template(&self, seq: u64) -> &Template {
+        &self.templates[(seq % self.templates.len() as u64) as usize]
     }
 }
 

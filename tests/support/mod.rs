@@ -780,4 +780,5 @@ pub mod daemon;
 pub mod fake_chat;
 pub mod fake_rpc;
 pub mod prometheus;
+pub mod scenarios;
 pub mod workload;
