@@ -510,6 +510,9 @@ impl Config {
         if let Some(v) = env.var("POCKETWATCHER_YELLOWSTONE_ENDPOINT") {
             self.yellowstone.endpoint = v;
         }
+        if let Some(v) = env.var("POCKETWATCHER_METRICS_LISTEN") {
+            self.metrics.listen = v;
+        }
         if let Some(v) = env.var("POCKETWATCHER_RPC_URL") {
             self.enrich.rpc_url = Secret::new(v);
         }

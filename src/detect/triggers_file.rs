@@ -18,7 +18,7 @@ pub struct Triggers(Arc<RwLock<Arc<TriggerSet>>>);
 
 impl Triggers {
     pub fn new(set: TriggerSet) -> Self {
-        metrics::gauge!(m::TRIGGERS_ACTIVE).set(set.len() as f64);
+        publish(&set);
         Triggers(Arc::new(RwLock::new(Arc::new(set))))
     }
 
@@ -30,9 +30,19 @@ impl Triggers {
     }
 
     fn replace(&self, set: TriggerSet) {
-        metrics::gauge!(m::TRIGGERS_ACTIVE).set(set.len() as f64);
+        publish(&set);
         let mut guard = self.0.write().unwrap_or_else(|p| p.into_inner());
         *guard = Arc::new(set);
+    }
+}
+
+/// The set's size, and its triggers' counters at 0 (a trigger that never fired still has a
+/// series, so dashboards and `increase()` work from the start).
+fn publish(set: &TriggerSet) {
+    metrics::gauge!(m::TRIGGERS_ACTIVE).set(set.len() as f64);
+    for t in set.iter() {
+        metrics::counter!(m::TRIGGERS_FIRED, "trigger" => t.name.clone()).increment(0);
+        metrics::counter!(m::ALERTS_CREATED, "trigger" => t.name.clone()).increment(0);
     }
 }
 

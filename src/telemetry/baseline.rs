@@ -94,7 +94,21 @@ pub fn register(role: Role, venues: &[String]) {
         for reason in ["cooldown", "low_mcap", "unknown_mcap"] {
             zero(m::ALERTS_SUPPRESSED, &[("reason", reason.into())]);
         }
+        for method in ["getTokenSupply", "getAsset"] {
+            for result in ["ok", "error"] {
+                zero(
+                    m::RPC_REQUESTS,
+                    &[("method", method.into()), ("result", result.into())],
+                );
+            }
+        }
         for channel in ALERT_CHANNELS {
+            for reason in ["rate_limited", "server_error", "timeout", "network"] {
+                zero(
+                    m::WEBHOOK_RETRIES,
+                    &[("channel", channel.into()), ("reason", reason.into())],
+                );
+            }
             for status in ALERT_STATUSES {
                 zero(
                     m::ALERTS,

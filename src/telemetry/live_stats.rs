@@ -45,7 +45,7 @@ pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 const MERGE: &str = include_str!("live_stats.lua");
 
 /// The detector's HOT set (mint → HOT until, unix ms); the detector owns the key.
-pub const HOT_MINTS: &str = "pw:hot";
+pub use crate::store::redis::keys::HOT_MINTS;
 
 /// What one process reports.
 pub struct LiveStats {
