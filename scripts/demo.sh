@@ -32,6 +32,16 @@ cargo build --release --quiet
 bin=./target/release/pocketwatcher
 geyser_port=$(free_port)
 metrics_port=$(free_port)
+# The six default triggers, plus one demo trigger with a low threshold so that the replayed traffic
+# (copies of a few dozen real transactions over many mints) shows the alert path at work.
+cp config/triggers.example.toml "$work/triggers.toml"
+cat >> "$work/triggers.toml" <<'TOML'
+
+[[triggers]]
+name = "demo_busy_token"
+description = "Demo only: a token bought 25 times in 5 minutes"
+conditions = ["buy_count_5m >= 25", "unique_buyers_5m >= 5"]
+TOML
 cat > "$work/demo.toml" <<TOML
 [redis]
 url = "$REDIS_URL"
@@ -41,6 +51,8 @@ url = "$POSTGRES_URL"
 endpoint = "http://127.0.0.1:$geyser_port"
 [metrics]
 listen = "127.0.0.1:$metrics_port"
+[detect]
+triggers_file = "$work/triggers.toml"
 [log]
 level = "info"
 TOML
@@ -63,5 +75,7 @@ while sleep 5; do
         "SELECT count(*) FROM swap_events" 2>/dev/null || echo "?")
     top=$("$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d pocketwatcher -tAc \
         "SELECT left(base_mint, 8) || '…: ' || count(*) FILTER (WHERE side = 'buy') || ' buys / ' || count(*) FILTER (WHERE side = 'sell') || ' sells' FROM swap_events GROUP BY base_mint ORDER BY count(*) DESC LIMIT 3" 2>/dev/null | paste -sd ';' || true)
-    printf '%s  processed %s  swaps %s  rows %s  | top mints: %s\n' "$(date +%T)" "$processed" "$swaps" "$rows" "$top"
+    alerts=$("$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d pocketwatcher -tAc \
+        "SELECT count(*) || ' (latest: ' || coalesce((SELECT trigger_name || ' on ' || left(mint, 8) || '…' FROM alerts ORDER BY id DESC LIMIT 1), 'none') || ')' FROM alerts" 2>/dev/null || echo "?")
+    printf '%s  processed %s  swaps %s  rows %s  alerts %s  | top mints: %s\n' "$(date +%T)" "$processed" "$swaps" "$rows" "$alerts" "$top"
 done

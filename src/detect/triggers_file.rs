@@ -116,3 +116,22 @@ pub async fn watch(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_the_default_set() {
+        let example = parse_triggers_toml(include_str!("../../config/triggers.example.toml"))
+            .expect("the example trigger file is valid");
+        assert_eq!(example, TriggerSet::defaults());
+    }
+
+    #[test]
+    fn no_file_means_the_defaults_and_a_bad_file_names_itself() {
+        assert_eq!(load("").unwrap(), TriggerSet::defaults());
+        let err = load("/nonexistent/triggers.toml").unwrap_err().to_string();
+        assert!(err.contains("detect.triggers_file"), "{err}");
+    }
+}
