@@ -42,7 +42,7 @@ fn expected(geyser: &FakeGeyserHandle, count: u64) -> Expected {
         minutes: deltas
             .minutes
             .iter()
-            .map(|((mint, minute), c)| (format!("pw:c:{mint}:{minute}"), *c))
+            .map(|((mint, minute), c)| (format!("{mint}:{minute}"), *c))
             .collect(),
     }
 }

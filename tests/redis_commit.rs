@@ -40,10 +40,10 @@ fn buy(sig: u8, wallet: u8, lamports: u64) -> Swap {
 }
 
 async fn buys_in_minute(conn: &mut MultiplexedConnection) -> Option<u64> {
-    let key = keys::minute_counts(&key(50).to_string(), 1_700_000_040 / 60);
+    let minute = 1_700_000_040 / 60;
     redis::cmd("HGET")
-        .arg(key)
-        .arg("b")
+        .arg(keys::hour_counts(&key(50).to_string(), minute))
+        .arg(keys::minute_field(minute, "b"))
         .query_async(conn)
         .await
         .unwrap()
@@ -103,10 +103,7 @@ async fn a_batch_is_counted_and_acknowledged_in_one_commit() {
         .unwrap();
     assert_eq!(buyers, 2);
     let ttl: i64 = redis::cmd("TTL")
-        .arg(keys::minute_counts(
-            &key(50).to_string(),
-            1_700_000_040 / 60,
-        ))
+        .arg(keys::hour_counts(&key(50).to_string(), 1_700_000_040 / 60))
         .query_async(&mut conn)
         .await
         .unwrap();

@@ -455,13 +455,13 @@ impl Script {
         self.trades.iter().map(|t| t.mint).collect()
     }
 
-    /// `pw:c:{mint}:{minute}` → `(buys, sells, buy lamports, sell lamports)` of the first `n`
+    /// `{mint}:{minute}` → `(buys, sells, buy lamports, sell lamports)` of the first `n`
     /// trades: what the pipeline's counters must hold.
     pub fn counters(&self, n: usize) -> BTreeMap<String, (u64, u64, u64, u64)> {
         let mut out: BTreeMap<String, (u64, u64, u64, u64)> = BTreeMap::new();
         for t in &self.trades[..n] {
             let e = out
-                .entry(format!("pw:c:{}:{}", t.mint, minute_of(t.at)))
+                .entry(format!("{}:{}", t.mint, minute_of(t.at)))
                 .or_default();
             match t.side {
                 Side::Buy => {

@@ -14,7 +14,7 @@ pub struct Workload {
     pub swap_rows: usize,
     /// Transactions with at least one swap.
     pub swap_transactions: usize,
-    /// `pw:c:{mint}:{minute}` → counts.
+    /// `{mint}:{minute}` → counts.
     pub minutes: BTreeMap<String, MinuteCounts>,
 }
 
@@ -56,7 +56,7 @@ pub fn build(copies: usize) -> Workload {
     let minutes = deltas
         .minutes
         .iter()
-        .map(|((mint, minute), c)| (format!("pw:c:{mint}:{minute}"), *c))
+        .map(|((mint, minute), c)| (format!("{mint}:{minute}"), *c))
         .collect();
     Workload {
         payloads: txs.iter().map(wire::encode).collect(),
@@ -66,40 +66,47 @@ pub fn build(copies: usize) -> Workload {
     }
 }
 
-/// The counters as stored in Redis, in the same shape.
+/// The counters as stored in Redis (hour hashes `pw:ch:{mint}:{hour}`, fields
+/// `{minute}:{counter}`), in the same shape: `{mint}:{minute}` → counts.
 pub async fn stored_minutes(
     conn: &mut redis::aio::MultiplexedConnection,
 ) -> BTreeMap<String, MinuteCounts> {
-    let mut out = BTreeMap::new();
+    let mut out: BTreeMap<String, MinuteCounts> = BTreeMap::new();
     let mut cursor: u64 = 0;
     loop {
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg("pw:c:*")
+            .arg("pw:ch:*")
             .arg("COUNT")
             .arg(1000)
             .query_async(conn)
             .await
             .unwrap();
         for key in keys {
+            let mint = key
+                .strip_prefix("pw:ch:")
+                .and_then(|rest| rest.rsplit_once(':'))
+                .map(|(mint, _hour)| mint.to_string())
+                .expect("pw:ch:{mint}:{hour}");
             let h: HashMap<String, u64> = redis::cmd("HGETALL")
                 .arg(&key)
                 .query_async(conn)
                 .await
                 .unwrap();
-            let get = |f: &str| h.get(f).copied().unwrap_or(0);
-            out.insert(
-                key,
-                MinuteCounts {
-                    buys: get("b"),
-                    sells: get("s"),
-                    buy_lamports: get("bv"),
-                    sell_lamports: get("sv"),
-                    buy_micro_usd: get("bu"),
-                    sell_micro_usd: get("su"),
-                },
-            );
+            for (field, value) in h {
+                let (minute, counter) = field.split_once(':').expect("{minute}:{counter}");
+                let c = out.entry(format!("{mint}:{minute}")).or_default();
+                match counter {
+                    "b" => c.buys += value,
+                    "s" => c.sells += value,
+                    "bv" => c.buy_lamports += value,
+                    "sv" => c.sell_lamports += value,
+                    "bu" => c.buy_micro_usd += value,
+                    "su" => c.sell_micro_usd += value,
+                    other => panic!("unknown counter {other} in {key}"),
+                }
+            }
         }
         if next == 0 {
             return out;

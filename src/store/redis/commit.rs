@@ -101,9 +101,9 @@ impl NameCache {
 /// ZADDs (first-seen with LT, active mints with GT), then one EXPIRE per key touched.
 fn push_writes(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut NameCache) {
     let mut expire: BTreeMap<String, u64> = BTreeMap::new();
-    let mut incr: Vec<(String, &str, u64)> = Vec::with_capacity(d.minutes.len() * 3);
+    let mut incr: Vec<(String, String, u64)> = Vec::with_capacity(d.minutes.len() * 3);
     for ((mint, minute), c) in &d.minutes {
-        let key = keys::minute_counts(names.get(mint), *minute);
+        let key = keys::hour_counts(names.get(mint), *minute);
         for (field, value) in [
             ("b", c.buys),
             ("s", c.sells),
@@ -113,20 +113,20 @@ fn push_writes(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut
             ("su", c.sell_micro_usd),
         ] {
             if value > 0 {
-                incr.push((key.clone(), field, value));
+                incr.push((key.clone(), keys::minute_field(*minute, field), value));
             }
         }
         expire.insert(key, ttls.counter_secs);
     }
     for (minute, p) in &d.prices {
         let key = keys::minute_price(*minute);
-        incr.push((key.clone(), "l", p.lamports));
-        incr.push((key.clone(), "u", p.micro_usd));
+        incr.push((key.clone(), "l".into(), p.lamports));
+        incr.push((key.clone(), "u".into(), p.micro_usd));
         expire.insert(key, ttls.counter_secs);
     }
     cmd.arg(incr.len());
     for (key, field, value) in &incr {
-        cmd.arg(key).arg(*field).arg(*value);
+        cmd.arg(key).arg(field).arg(*value);
     }
     cmd.arg(d.wallet_buy_lamports.len());
     for ((mint, minute, wallet), lamports) in &d.wallet_buy_lamports {

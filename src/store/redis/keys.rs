@@ -7,7 +7,7 @@
 //! | `stream:tx` (group `parsers`) | stream, field `data` = wire payload | ingest | never trimmed past unacked entries |
 //! | `stream:tx:dead` | stream: `id`, `reason`, `data` | acker | none (operators inspect and delete) |
 //! | `pw:sig:{slot/100}` | set of raw 64-byte signatures already counted | commit (only with the swap's counters) | `dedup_ttl` |
-//! | `pw:c:{mint}:{minute}` | hash `b`,`s` (counts), `bv`,`sv` (lamports), `bu`,`su` (micro-USD) | commit | `counter_ttl` |
+//! | `pw:ch:{mint}:{hour}` | hash `{minute}:{counter}`, counter = `b`,`s` (counts), `bv`,`sv` (lamports), `bu`,`su` (micro-USD); one hash per hour so a 1-hour window is two reads, not sixty | commit | `counter_ttl` |
 //! | `pw:px:{minute}` | hash `l`,`u`: lamports and micro-USD of SOL↔USD trades (the SOL/USD price) | commit | `counter_ttl` |
 //! | `pw:hb:{mint}:{minute}` / `pw:hs:…` | HyperLogLog of buyers / sellers | commit | `counter_ttl` |
 //! | `pw:wv:{mint}:{minute}` | sorted set wallet → buy lamports | commit | `counter_ttl` |
@@ -60,8 +60,14 @@ pub fn signature_markers(slot: u64) -> String {
     format!("pw:sig:{}", slot / SLOTS_PER_MARKER_HASH)
 }
 
-pub fn minute_counts(mint: &str, minute: i64) -> String {
-    format!("pw:c:{mint}:{minute}")
+/// The hash holding `mint`'s counters of `minute` (one hash per hour; hour = minute / 60).
+pub fn hour_counts(mint: &str, minute: i64) -> String {
+    format!("pw:ch:{mint}:{}", minute.div_euclid(60))
+}
+
+/// The field of counter `counter` (`b`, `s`, `bv`, `sv`, `bu`, `su`) of `minute` in its hour hash.
+pub fn minute_field(minute: i64, counter: &str) -> String {
+    format!("{minute}:{counter}")
 }
 
 pub fn minute_price(minute: i64) -> String {
@@ -100,7 +106,8 @@ mod tests {
 
     #[test]
     fn names_are_stable() {
-        assert_eq!(minute_counts("M", 7), "pw:c:M:7");
+        assert_eq!(hour_counts("M", 125), "pw:ch:M:2");
+        assert_eq!(minute_field(125, "bv"), "125:bv");
         assert_eq!(signature_markers(12_345), "pw:sig:123");
         assert_eq!(first_seen(19_000), "pw:fs:19000");
     }

@@ -60,17 +60,26 @@ local function buyers(mint, minutes)
   return top, total, n, n - old_count
 end
 
+local slot = {}
+for f = 1, 6 do slot[fields[f]] = f end
+local first_hour, last_hour = math.floor((now - 59) / 60), math.floor(now / 60)
+
 local out = {price_l, price_u}
 for a = 4, #ARGV do
   local mint = ARGV[a]
   local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-  for m = now - 59, now do
-    local v = redis.call('HMGET', 'pw:c:' .. mint .. ':' .. m, unpack(fields))
-    local recent = m > now - 5
-    for f = 1, 6 do
-      local x = tonumber(v[f]) or 0
-      sums[6 + f] = sums[6 + f] + x
-      if recent then sums[f] = sums[f] + x end
+  -- The hour hashes covering the window (one or two), fields `{minute}:{counter}`.
+  for h = first_hour, last_hour do
+    local kv = redis.call('HGETALL', 'pw:ch:' .. mint .. ':' .. h)
+    for k = 1, #kv, 2 do
+      local sep = string.find(kv[k], ':', 1, true)
+      local m = tonumber(string.sub(kv[k], 1, sep - 1))
+      local f = slot[string.sub(kv[k], sep + 1)]
+      if f and m > now - 60 and m <= now then
+        local x = tonumber(kv[k + 1])
+        sums[6 + f] = sums[6 + f] + x
+        if m > now - 5 then sums[f] = sums[f] + x end
+      end
     end
   end
   local row = {sums}
