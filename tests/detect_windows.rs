@@ -11,7 +11,7 @@ use pocketwatcher::store::redis::alert_claim::{self, AlertClaim, ClaimOutcome};
 use pocketwatcher::store::redis::commit::{commit, script, CommitBatch, NameCache, Ttls};
 use pocketwatcher::store::redis::keys;
 use pocketwatcher::store::redis::lease::Lease;
-use pocketwatcher::store::redis::windows::{read_windows, MintWindows};
+use pocketwatcher::store::redis::windows::{read_windows, DetailParts, MintWindows};
 use redis::aio::MultiplexedConnection;
 use support::TestRedis;
 
@@ -75,7 +75,7 @@ async fn windows_at(conn: &mut MultiplexedConnection, now: i64, mint: u8) -> Min
         conn,
         &pocketwatcher::store::redis::windows::script(),
         minute_of(now),
-        true,
+        Some(DetailParts::ALL),
         &mints,
     )
     .await

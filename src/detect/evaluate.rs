@@ -4,9 +4,10 @@ use redis::aio::ConnectionLike;
 use redis::{RedisError, Script};
 
 use crate::domain::counters::minute_of;
-use crate::domain::triggers::TriggerSet;
+use crate::domain::triggers::{Trigger, TriggerSet};
 use crate::domain::windows::{WindowClass, WindowMetrics, WindowValues};
-use crate::store::redis::windows::{read_windows, MintWindows};
+use crate::store::redis::keys;
+use crate::store::redis::windows::{read_windows, DetailParts, MintWindows};
 
 /// A mint whose windows match at least one trigger, with every matching trigger in evaluation
 /// order (the caller alerts on the first one not in cooldown).
@@ -27,7 +28,11 @@ pub fn metrics_of(w: &MintWindows) -> WindowMetrics {
 }
 
 /// Evaluates `mints` at chain time `now` (unix seconds of the newest committed block), reading
-/// `per_call` mints per round trip. Cheap counts first; the detail only for mints that could fire.
+/// `per_call` mints per round trip, in three depths so that Redis does the expensive work only
+/// where it can change the outcome:
+/// 1. the counts of every mint; a trigger stays in play when its count conditions hold;
+/// 2. for mints with triggers in play and not in cooldown, only the detail those triggers read;
+/// 3. for mints that match, everything (the alert records all 18 metrics).
 pub async fn evaluate<C: ConnectionLike>(
     conn: &mut C,
     script: &Script,
@@ -39,21 +44,52 @@ pub async fn evaluate<C: ConnectionLike>(
     let now_minute = minute_of(now);
     let mut out = Vec::new();
     for chunk in mints.chunks(per_call.max(1)) {
-        let counts = read_windows(conn, script, now_minute, false, chunk).await?;
-        let maybe: Vec<String> = chunk
+        let counts = read_windows(conn, script, now_minute, None, chunk).await?;
+        let in_play: Vec<(String, Vec<&Trigger>)> = chunk
             .iter()
             .zip(&counts)
-            .filter(|(_, w)| triggers.may_fire(&metrics_of(w)))
-            .map(|(mint, _)| mint.clone())
+            .filter_map(|(mint, w)| {
+                let m = metrics_of(w);
+                let ts: Vec<&Trigger> = triggers.iter().filter(|t| counts_hold(t, &m)).collect();
+                (!ts.is_empty()).then(|| (mint.clone(), ts))
+            })
             .collect();
-        if maybe.is_empty() {
+        let in_play = not_cooling(conn, in_play).await?;
+        if in_play.is_empty() {
             continue;
         }
-        let detailed = read_windows(conn, script, now_minute, true, &maybe).await?;
-        for (mint, windows) in maybe.into_iter().zip(detailed) {
+        let mut parts = DetailParts::default();
+        for (_, ts) in &in_play {
+            for t in ts {
+                for c in &t.conditions {
+                    parts.add(c.metric);
+                }
+            }
+        }
+        let names: Vec<String> = in_play.iter().map(|(m, _)| m.clone()).collect();
+        let detailed = if parts.any() {
+            read_windows(conn, script, now_minute, Some(parts), &names).await?
+        } else {
+            counts_of(&names, chunk, &counts)
+        };
+        let matched: Vec<(String, Vec<&Trigger>)> = in_play
+            .into_iter()
+            .zip(&detailed)
+            .filter_map(|((mint, ts), w)| {
+                let m = metrics_of(w);
+                let hit: Vec<&Trigger> = ts.into_iter().filter(|t| t.matches(&m)).collect();
+                (!hit.is_empty()).then_some((mint, hit))
+            })
+            .collect();
+        if matched.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = matched.iter().map(|(m, _)| m.clone()).collect();
+        let full = read_windows(conn, script, now_minute, Some(DetailParts::ALL), &names).await?;
+        for ((mint, ts), windows) in matched.into_iter().zip(full) {
             let metrics = metrics_of(&windows);
-            let matching: Vec<String> = triggers
-                .iter()
+            let matching: Vec<String> = ts
+                .into_iter()
                 .filter(|t| t.matches(&metrics))
                 .map(|t| t.name.clone())
                 .collect();
@@ -68,6 +104,56 @@ pub async fn evaluate<C: ConnectionLike>(
         }
     }
     Ok(out)
+}
+
+/// Whether every condition of `t` that the counts alone decide holds.
+fn counts_hold(t: &Trigger, m: &WindowMetrics) -> bool {
+    t.conditions
+        .iter()
+        .all(|c| c.metric.kind.needs_detail() || c.holds(m))
+}
+
+/// Drops triggers whose (mint, trigger) cooldown runs (one pipelined round trip), and mints left
+/// with none: a mint that just alerted costs no detail reads until its cooldown ends.
+async fn not_cooling<'t, C: ConnectionLike>(
+    conn: &mut C,
+    in_play: Vec<(String, Vec<&'t Trigger>)>,
+) -> Result<Vec<(String, Vec<&'t Trigger>)>, RedisError> {
+    if in_play.is_empty() {
+        return Ok(in_play);
+    }
+    let mut pipe = redis::pipe();
+    for (mint, ts) in &in_play {
+        for t in ts {
+            pipe.cmd("EXISTS").arg(keys::cooldown(mint, &t.name));
+        }
+    }
+    let cooling: Vec<bool> = pipe.query_async(conn).await?;
+    let mut cooling = cooling.into_iter();
+    Ok(in_play
+        .into_iter()
+        .filter_map(|(mint, ts)| {
+            let free: Vec<&Trigger> = ts
+                .into_iter()
+                .filter(|_| !cooling.next().unwrap_or(false))
+                .collect();
+            (!free.is_empty()).then_some((mint, free))
+        })
+        .collect())
+}
+
+/// The counts already read, for mints whose triggers need no detail.
+fn counts_of(names: &[String], chunk: &[String], counts: &[MintWindows]) -> Vec<MintWindows> {
+    names
+        .iter()
+        .map(|n| {
+            chunk
+                .iter()
+                .position(|m| m == n)
+                .map(|i| counts[i].clone())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The top buyers of the window that fired, largest first.

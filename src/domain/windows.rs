@@ -140,7 +140,8 @@ pub struct WindowInput {
     /// sum over all wallets.
     pub top_wallet_lamports: Option<Vec<u64>>,
     pub wallet_lamports_total: u64,
-    /// Distinct buyers in the window and how many of them were first seen inside it.
+    /// Buyers examined for newness (the window's largest buyers, up to 100: exact below that,
+    /// a volume-weighted sample above) and how many of them were first seen inside the window.
     pub buyers: u64,
     pub new_buyers: u64,
     /// SOL price in USD observed in the stream (to convert stablecoin-quoted buys), if any.

@@ -1,13 +1,18 @@
 -- Reads the 5-minute and 1-hour windows of several mints in one round trip (no key-space SCAN:
 -- every key name is computed from the mint and the minute).
--- ARGV: now_minute, detail (0|1), first_seen_days (how many daily first-seen sets to consult),
---       then the mints.
+-- ARGV: now_minute, parts, first_seen_days (how many daily first-seen sets to consult), then the
+--       mints. parts = '' (counts only) or six 0/1 flags: unique 5m, unique 1h, top buyers 5m,
+--       top buyers 1h, new wallets 5m, new wallets 1h (only what the triggers need is computed).
 -- Returns {price_lamports_1h, price_micro_usd_1h, per mint: {counts5 (6), counts60 (6) [, detail]}}
--- detail = {ub5, us5, ub60, us60, top5 {wallet, lamports, ...} (largest first), total5, buyers5,
---           new5, top60, total60, buyers60, new60}.
+-- detail = {ub5, us5, ub60, us60, top5 {wallet, lamports, ...} (largest first), total5, sampled5,
+--           new5, top60, total60, sampled60, new60}; parts not asked for are 0 / empty.
 local now = tonumber(ARGV[1])
-local detail = ARGV[2] == '1'
+local parts = ARGV[2]
+local detail = #parts == 6
+local function want(i) return string.sub(parts, i, i) == '1' end
 local days = tonumber(ARGV[3])
+-- New-wallet share is judged on the largest buyers (bounded cost for popular tokens).
+local NEW_SAMPLE = 100
 local fields = {'b', 's', 'bv', 'sv', 'bu', 'su'}
 
 local function keys_for(prefix, mint, minutes)
@@ -23,9 +28,9 @@ for m = now - 59, now do
   price_u = price_u + (tonumber(v[2]) or 0)
 end
 
--- Buyers of one window: the per-wallet buy-volume union (largest first), its total, how many
--- distinct buyers and how many were first seen inside the window.
-local function buyers(mint, minutes)
+-- Buyers of one window: the per-wallet buy-volume union (largest first), its total, and among
+-- the NEW_SAMPLE largest buyers how many were examined and how many were first seen inside it.
+local function buyers(mint, minutes, with_new)
   local ks = keys_for('pw:wv:', mint, minutes)
   -- unpack() expands only as the last argument: build the whole call.
   local call = {'ZUNION', #ks}
@@ -42,10 +47,13 @@ local function buyers(mint, minutes)
   end
   local start = (now - minutes + 1) * 60
   local old = {}
-  if n > 0 then
+  local lo = math.max(1, n - NEW_SAMPLE + 1)
+  local sampled = 0
+  if n > 0 and with_new then
+    sampled = n - lo + 1
     local today = math.floor(now / 1440)
     for d = today - days + 1, today do
-      for s = 1, n, 500 do
+      for s = lo, n, 500 do
         local part = {}
         for k = s, math.min(s + 499, n) do part[#part + 1] = rows[2 * k - 1] end
         local scores = redis.call('ZMSCORE', 'pw:fs:' .. d, unpack(part))
@@ -57,7 +65,7 @@ local function buyers(mint, minutes)
   end
   local old_count = 0
   for _ in pairs(old) do old_count = old_count + 1 end
-  return top, total, n, n - old_count
+  return top, total, sampled, sampled - old_count
 end
 
 local slot = {}
@@ -84,15 +92,20 @@ for a = 4, #ARGV do
   end
   local row = {sums}
   if detail then
-    local hb5, hs5 = keys_for('pw:hb:', mint, 5), keys_for('pw:hs:', mint, 5)
-    local hb60, hs60 = keys_for('pw:hb:', mint, 60), keys_for('pw:hs:', mint, 60)
-    local top5, total5, n5, new5 = buyers(mint, 5)
-    local top60, total60, n60, new60 = buyers(mint, 60)
-    row[2] = {
-      redis.call('PFCOUNT', unpack(hb5)), redis.call('PFCOUNT', unpack(hs5)),
-      redis.call('PFCOUNT', unpack(hb60)), redis.call('PFCOUNT', unpack(hs60)),
-      top5, total5, n5, new5, top60, total60, n60, new60,
-    }
+    local ub5, us5, ub60, us60 = 0, 0, 0, 0
+    if want(1) then
+      ub5 = redis.call('PFCOUNT', unpack(keys_for('pw:hb:', mint, 5)))
+      us5 = redis.call('PFCOUNT', unpack(keys_for('pw:hs:', mint, 5)))
+    end
+    if want(2) then
+      ub60 = redis.call('PFCOUNT', unpack(keys_for('pw:hb:', mint, 60)))
+      us60 = redis.call('PFCOUNT', unpack(keys_for('pw:hs:', mint, 60)))
+    end
+    local top5, total5, n5, new5 = {}, 0, 0, 0
+    if want(3) or want(5) then top5, total5, n5, new5 = buyers(mint, 5, want(5)) end
+    local top60, total60, n60, new60 = {}, 0, 0, 0
+    if want(4) or want(6) then top60, total60, n60, new60 = buyers(mint, 60, want(6)) end
+    row[2] = {ub5, us5, ub60, us60, top5, total5, n5, new5, top60, total60, n60, new60}
   end
   out[#out + 1] = row
 end

@@ -19,6 +19,55 @@ pub fn script() -> Script {
     Script::new(SCRIPT)
 }
 
+/// Which expensive parts of the windows to read; what no trigger could use is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DetailParts {
+    /// HyperLogLog unions (unique buyers and sellers), 5 m and 1 h.
+    pub unique: [bool; 2],
+    /// Per-wallet buy volumes (top-3 share, top buyers), 5 m and 1 h.
+    pub top: [bool; 2],
+    /// First-seen times of the largest buyers (new-wallet share), 5 m and 1 h.
+    pub new: [bool; 2],
+}
+
+impl DetailParts {
+    pub const ALL: DetailParts = DetailParts {
+        unique: [true; 2],
+        top: [true; 2],
+        new: [true; 2],
+    };
+
+    pub fn any(&self) -> bool {
+        *self != DetailParts::default()
+    }
+
+    /// Adds what `metric` needs.
+    pub fn add(&mut self, metric: crate::domain::windows::Metric) {
+        use crate::domain::windows::{MetricKind, WindowClass};
+        let w = usize::from(metric.window == WindowClass::OneHour);
+        match metric.kind {
+            MetricKind::UniqueBuyers | MetricKind::UniqueSellers => self.unique[w] = true,
+            MetricKind::Top3BuyersVolumeShare => self.top[w] = true,
+            MetricKind::NewWalletPct => self.new[w] = true,
+            _ => {}
+        }
+    }
+
+    fn flags(&self) -> String {
+        [
+            self.unique[0],
+            self.unique[1],
+            self.top[0],
+            self.top[1],
+            self.new[0],
+            self.new[1],
+        ]
+        .iter()
+        .map(|b| if *b { '1' } else { '0' })
+        .collect()
+    }
+}
+
 /// Both windows of one mint.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MintWindows {
@@ -29,24 +78,25 @@ pub struct MintWindows {
     pub top_one_hour: Vec<(String, u64)>,
 }
 
-/// Reads the windows ending at `now_minute` for `mints` (in order).
+/// Reads the windows ending at `now_minute` for `mints` (in order): the counts, plus the `detail`
+/// parts when given.
 pub async fn read_windows<C: ConnectionLike>(
     conn: &mut C,
     script: &Script,
     now_minute: i64,
-    detail: bool,
+    detail: Option<DetailParts>,
     mints: &[String],
 ) -> Result<Vec<MintWindows>, RedisError> {
     let mut invocation = script.prepare_invoke();
     invocation
         .arg(now_minute)
-        .arg(if detail { 1 } else { 0 })
+        .arg(detail.map(|d| d.flags()).unwrap_or_default())
         .arg(FIRST_SEEN_DAYS);
     for mint in mints {
         invocation.arg(mint);
     }
     let reply: Value = invocation.invoke_async(conn).await?;
-    parse(reply, mints.len(), detail)
+    parse(reply, mints.len(), detail.is_some())
 }
 
 fn bad(what: &str) -> RedisError {
