@@ -7,7 +7,9 @@ use crate::domain::counters::minute_of;
 use crate::domain::triggers::{Trigger, TriggerSet};
 use crate::domain::windows::{WindowClass, WindowMetrics, WindowValues};
 use crate::store::redis::keys;
-use crate::store::redis::windows::{read_windows, DetailParts, MintWindows};
+use crate::store::redis::windows::{
+    read_counts, read_detail, read_windows, DetailParts, MintWindows,
+};
 
 /// A mint whose windows match at least one trigger, with every matching trigger in evaluation
 /// order (the caller alerts on the first one not in cooldown).
@@ -44,7 +46,7 @@ pub async fn evaluate<C: ConnectionLike>(
     let now_minute = minute_of(now);
     let mut out = Vec::new();
     for chunk in mints.chunks(per_call.max(1)) {
-        let counts = read_windows(conn, script, now_minute, None, chunk).await?;
+        let counts = read_counts(conn, now_minute, chunk).await?;
         let in_play: Vec<(String, Vec<&Trigger>)> = chunk
             .iter()
             .zip(&counts)
@@ -67,11 +69,10 @@ pub async fn evaluate<C: ConnectionLike>(
             }
         }
         let names: Vec<String> = in_play.iter().map(|(m, _)| m.clone()).collect();
-        let detailed = if parts.any() {
-            read_windows(conn, script, now_minute, Some(parts), &names).await?
-        } else {
-            counts_of(&names, chunk, &counts)
-        };
+        let mut detailed = counts_of(&names, chunk, &counts);
+        if parts.any() {
+            read_detail(conn, script, now_minute, parts, &names, &mut detailed).await?;
+        }
         let matched: Vec<(String, Vec<&Trigger>)> = in_play
             .into_iter()
             .zip(&detailed)
@@ -142,7 +143,7 @@ async fn not_cooling<'t, C: ConnectionLike>(
         .collect())
 }
 
-/// The counts already read, for mints whose triggers need no detail.
+/// The counts already read, for the mints still in play.
 fn counts_of(names: &[String], chunk: &[String], counts: &[MintWindows]) -> Vec<MintWindows> {
     names
         .iter()

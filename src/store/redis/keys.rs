@@ -21,6 +21,7 @@
 //! | `pw:alerts:pending` | hash dedup key → msgpack alert decided but not yet in the outbox | detector | emptied into Postgres |
 //! | `pw:detector:lease` | string `{holder}:{epoch}` | detector | `lease_ttl_ms`, renewed |
 //! | `pw:detector:epoch` | integer, incremented per lease acquisition (fencing) | detector | none |
+//! | `pw:tmp:window-union` | scratch sorted set inside the window script (deleted before it returns) | detector | none |
 //! | `pw:rpc:budget:{day}` | integer: JSON-RPC requests made that UTC day | detector | 2 days |
 //!
 //! Mints and wallets appear in base58, so the keys can be read with `redis-cli`. Minute = unix

@@ -7,6 +7,7 @@
 use redis::aio::ConnectionLike;
 use redis::{RedisError, Script, Value};
 
+use super::keys;
 use crate::domain::counters::MinuteCounts;
 use crate::domain::windows::WindowInput;
 
@@ -87,18 +88,171 @@ pub async fn read_windows<C: ConnectionLike>(
     detail: Option<DetailParts>,
     mints: &[String],
 ) -> Result<Vec<MintWindows>, RedisError> {
+    let mut windows = read_counts(conn, now_minute, mints).await?;
+    if let Some(parts) = detail {
+        read_detail(conn, script, now_minute, parts, mints, &mut windows).await?;
+    }
+    Ok(windows)
+}
+
+/// The minute counters of both windows and the hour's SOL price: one pipelined round trip of
+/// plain reads (the hour hashes covering the window, the price minutes), summed here rather than
+/// in a Redis script, so Redis only serves the bytes.
+pub async fn read_counts<C: ConnectionLike>(
+    conn: &mut C,
+    now_minute: i64,
+    mints: &[String],
+) -> Result<Vec<MintWindows>, RedisError> {
+    let first = now_minute - 59;
+    let hours: Vec<i64> = if first.div_euclid(60) == now_minute.div_euclid(60) {
+        vec![now_minute]
+    } else {
+        vec![first, now_minute]
+    };
+    let mut pipe = redis::pipe();
+    for minute in first..=now_minute {
+        pipe.cmd("HMGET")
+            .arg(keys::minute_price(minute))
+            .arg("l")
+            .arg("u");
+    }
+    for mint in mints {
+        for minute in &hours {
+            pipe.cmd("HGETALL").arg(keys::hour_counts(mint, *minute));
+        }
+    }
+    let replies: Vec<Value> = pipe.query_async(conn).await?;
+    let (prices, counts) = replies.split_at(60);
+    let (mut lamports, mut micro_usd) = (0u64, 0u64);
+    for p in prices {
+        let v = array(p)?;
+        lamports += v.first().map(int).transpose()?.unwrap_or(0);
+        micro_usd += v.get(1).map(int).transpose()?.unwrap_or(0);
+    }
+    let price = sol_usd(lamports, micro_usd);
+    let mut out = Vec::with_capacity(mints.len());
+    for per_mint in counts.chunks(hours.len()) {
+        let mut five = MinuteCounts::default();
+        let mut hour = MinuteCounts::default();
+        for reply in per_mint {
+            add_hour(reply, now_minute, &mut five, &mut hour)?;
+        }
+        out.push(MintWindows {
+            five_minutes: WindowInput {
+                counts: five,
+                sol_usd: price,
+                ..WindowInput::default()
+            },
+            one_hour: WindowInput {
+                counts: hour,
+                sol_usd: price,
+                ..WindowInput::default()
+            },
+            ..MintWindows::default()
+        });
+    }
+    Ok(out)
+}
+
+/// Adds one hour hash (`{minute}:{counter}` → n) to the windows ending at `now_minute`.
+fn add_hour(
+    reply: &Value,
+    now_minute: i64,
+    five: &mut MinuteCounts,
+    hour: &mut MinuteCounts,
+) -> Result<(), RedisError> {
+    let kv: Vec<(String, u64)> = match reply {
+        Value::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| Ok((text(k)?, int(v)?)))
+            .collect::<Result<_, RedisError>>()?,
+        Value::Array(flat) => flat
+            .chunks(2)
+            .map(|p| match p {
+                [k, v] => Ok((text(k)?, int(v)?)),
+                _ => Err(bad("hash pair")),
+            })
+            .collect::<Result<_, RedisError>>()?,
+        Value::Nil => Vec::new(),
+        _ => return Err(bad("hash")),
+    };
+    for (field, n) in kv {
+        let Some((minute, counter)) = field.split_once(':') else {
+            continue;
+        };
+        let Ok(minute) = minute.parse::<i64>() else {
+            continue;
+        };
+        if minute > now_minute || minute <= now_minute - 60 {
+            continue;
+        }
+        let mut targets: Vec<&mut MinuteCounts> = vec![&mut *hour];
+        if minute > now_minute - 5 {
+            targets.push(&mut *five);
+        }
+        for c in targets {
+            match counter {
+                "b" => c.buys += n,
+                "s" => c.sells += n,
+                "bv" => c.buy_lamports += n,
+                "sv" => c.sell_lamports += n,
+                "bu" => c.buy_micro_usd += n,
+                "su" => c.sell_micro_usd += n,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills the `parts` of the windows' detail (HyperLogLog unions, top buyers, new wallets).
+pub async fn read_detail<C: ConnectionLike>(
+    conn: &mut C,
+    script: &Script,
+    now_minute: i64,
+    parts: DetailParts,
+    mints: &[String],
+    windows: &mut [MintWindows],
+) -> Result<(), RedisError> {
     let mut invocation = script.prepare_invoke();
     invocation
         .arg(now_minute)
-        .arg(detail.map(|d| d.flags()).unwrap_or_default())
+        .arg(parts.flags())
         .arg(FIRST_SEEN_DAYS);
     for mint in mints {
         invocation.arg(mint);
     }
     let reply: Value = invocation.invoke_async(conn).await?;
-    parse(reply, mints.len(), detail.is_some())
+    let rows = array(&reply)?;
+    if rows.len() != mints.len() || windows.len() != mints.len() {
+        return Err(bad("row count"));
+    }
+    for (row, w) in rows.iter().zip(windows.iter_mut()) {
+        let d = array(row)?;
+        if d.len() != 10 {
+            return Err(bad("detail"));
+        }
+        let top5 = top(&d[4])?;
+        let top60 = top(&d[7])?;
+        w.five_minutes.unique_buyers = Some(int(&d[0])?);
+        w.five_minutes.unique_sellers = Some(int(&d[1])?);
+        w.one_hour.unique_buyers = Some(int(&d[2])?);
+        w.one_hour.unique_sellers = Some(int(&d[3])?);
+        // The per-wallet volumes are the SOL-quoted buy lamports, split by wallet: their total
+        // is the window's `bv` counter.
+        w.five_minutes.top_wallet_lamports = Some(top5.iter().map(|t| t.1).collect());
+        w.five_minutes.wallet_lamports_total = w.five_minutes.counts.buy_lamports;
+        w.five_minutes.buyers = int(&d[5])?;
+        w.five_minutes.new_buyers = int(&d[6])?;
+        w.one_hour.top_wallet_lamports = Some(top60.iter().map(|t| t.1).collect());
+        w.one_hour.wallet_lamports_total = w.one_hour.counts.buy_lamports;
+        w.one_hour.buyers = int(&d[8])?;
+        w.one_hour.new_buyers = int(&d[9])?;
+        w.top_five_minutes = top5;
+        w.top_one_hour = top60;
+    }
+    Ok(())
 }
-
 fn bad(what: &str) -> RedisError {
     RedisError::from((
         redis::ErrorKind::Parse,
@@ -135,17 +289,6 @@ fn text(v: &Value) -> Result<String, RedisError> {
     }
 }
 
-fn counts(v: &[Value]) -> Result<MinuteCounts, RedisError> {
-    Ok(MinuteCounts {
-        buys: int(&v[0])?,
-        sells: int(&v[1])?,
-        buy_lamports: int(&v[2])?,
-        sell_lamports: int(&v[3])?,
-        buy_micro_usd: int(&v[4])?,
-        sell_micro_usd: int(&v[5])?,
-    })
-}
-
 fn top(v: &Value) -> Result<Vec<(String, u64)>, RedisError> {
     array(v)?
         .chunks(2)
@@ -159,57 +302,4 @@ fn top(v: &Value) -> Result<Vec<(String, u64)>, RedisError> {
 /// SOL price in USD from the hour's SOL↔stablecoin trades.
 fn sol_usd(lamports: u64, micro_usd: u64) -> Option<f64> {
     (lamports > 0 && micro_usd > 0).then(|| (micro_usd as f64 / 1e6) / (lamports as f64 / 1e9))
-}
-
-fn parse(reply: Value, n: usize, detail: bool) -> Result<Vec<MintWindows>, RedisError> {
-    let parts = array(&reply)?;
-    if parts.len() != n + 2 {
-        return Err(bad("row count"));
-    }
-    let price = sol_usd(int(&parts[0])?, int(&parts[1])?);
-    let mut out = Vec::with_capacity(n);
-    for row in &parts[2..] {
-        let row = array(row)?;
-        let sums = array(row.first().ok_or_else(|| bad("sums"))?)?;
-        if sums.len() != 12 {
-            return Err(bad("sums"));
-        }
-        let mut w = MintWindows {
-            five_minutes: WindowInput {
-                counts: counts(&sums[..6])?,
-                sol_usd: price,
-                ..WindowInput::default()
-            },
-            one_hour: WindowInput {
-                counts: counts(&sums[6..])?,
-                sol_usd: price,
-                ..WindowInput::default()
-            },
-            ..MintWindows::default()
-        };
-        if detail {
-            let d = array(row.get(1).ok_or_else(|| bad("detail"))?)?;
-            if d.len() != 12 {
-                return Err(bad("detail"));
-            }
-            let top5 = top(&d[4])?;
-            let top60 = top(&d[8])?;
-            w.five_minutes.unique_buyers = Some(int(&d[0])?);
-            w.five_minutes.unique_sellers = Some(int(&d[1])?);
-            w.one_hour.unique_buyers = Some(int(&d[2])?);
-            w.one_hour.unique_sellers = Some(int(&d[3])?);
-            w.five_minutes.top_wallet_lamports = Some(top5.iter().map(|t| t.1).collect());
-            w.five_minutes.wallet_lamports_total = int(&d[5])?;
-            w.five_minutes.buyers = int(&d[6])?;
-            w.five_minutes.new_buyers = int(&d[7])?;
-            w.one_hour.top_wallet_lamports = Some(top60.iter().map(|t| t.1).collect());
-            w.one_hour.wallet_lamports_total = int(&d[9])?;
-            w.one_hour.buyers = int(&d[10])?;
-            w.one_hour.new_buyers = int(&d[11])?;
-            w.top_five_minutes = top5;
-            w.top_one_hour = top60;
-        }
-        out.push(w);
-    }
-    Ok(out)
 }
