@@ -5,60 +5,8 @@
 use crate::domain::alert::Alert;
 use crate::domain::windows::WindowClass;
 
-/// The formatter's five-level risk mapping (reference §9.1). Kept here rather than taken from
-/// `domain::cto` so the alert format does not move when the score's own three-level summary does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RiskLevel {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Minimal,
-}
-
-impl RiskLevel {
-    /// No score → MEDIUM, as the reference did.
-    pub fn from_score(score: Option<f64>) -> Self {
-        match score {
-            None => RiskLevel::Medium,
-            Some(s) if s >= 0.8 => RiskLevel::Critical,
-            Some(s) if s >= 0.6 => RiskLevel::High,
-            Some(s) if s >= 0.4 => RiskLevel::Medium,
-            Some(s) if s >= 0.2 => RiskLevel::Low,
-            Some(_) => RiskLevel::Minimal,
-        }
-    }
-
-    pub fn color(self) -> u32 {
-        match self {
-            RiskLevel::Critical => 0xFF0000,
-            RiskLevel::High => 0xFF4400,
-            RiskLevel::Medium => 0xFFAA00,
-            RiskLevel::Low => 0xFFDD00,
-            RiskLevel::Minimal => 0x00AA00,
-        }
-    }
-
-    pub fn emoji(self) -> &'static str {
-        match self {
-            RiskLevel::Critical => "🚨",
-            RiskLevel::High => "🔴",
-            RiskLevel::Medium => "🟠",
-            RiskLevel::Low => "🟡",
-            RiskLevel::Minimal => "🟢",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            RiskLevel::Critical => "CRITICAL",
-            RiskLevel::High => "HIGH",
-            RiskLevel::Medium => "MEDIUM",
-            RiskLevel::Low => "LOW",
-            RiskLevel::Minimal => "MINIMAL",
-        }
-    }
-}
+/// The formatter's five-level risk mapping (reference §9.1), shared with the CTO score.
+pub use crate::domain::cto::RiskLevel;
 
 /// The title marker of a test message.
 pub const TEST_PREFIX: &str = "🧪 TEST — ";
@@ -109,18 +57,8 @@ pub fn alert_mcap(alert: &Alert) -> Option<String> {
 
 /// The reference's one-line description of a default trigger; any other trigger shows its reason.
 pub fn trigger_description(alert: &Alert) -> String {
-    match alert.trigger_name.as_str() {
-        "concentrated_accumulation" => "Few wallets accumulating aggressively",
-        "stealth_accumulation" => "Many small buys (avoiding detection)",
-        "extreme_ratio" => "Heavy buying, almost no selling",
-        "sybil_pattern" => "Suspicious new wallet activity",
-        "whale_concentration" => "Top buyers hold majority",
-        "slow_stealth_accumulation" => "Prolonged quiet accumulation",
-        "slow_concentration" => "Gradual concentration over time",
-        "gradual_accumulation" => "Steady buy pressure building",
-        _ => return alert.trigger_reason.clone(),
-    }
-    .to_string()
+    crate::domain::triggers::known_description(&alert.trigger_name)
+        .map_or_else(|| alert.trigger_reason.clone(), str::to_string)
 }
 
 /// Emoji and display name of a venue name from the venue table.

@@ -83,7 +83,7 @@ pub fn telegram_text(alert: &Alert) -> String {
     let header = format!(
         "{} {}",
         risk.emoji(),
-        bold(&format!("{} RISK - {display}", risk.label()))
+        bold(&format!("{} RISK - {display}", risk.name()))
     );
     lines.push(if alert.test {
         format!("{}{header}", escape(TEST_PREFIX))
