@@ -224,19 +224,7 @@ async fn event_cycle(d: &Arc<Detector>, script: &redis::Script) -> Result<(), St
         return Ok(());
     };
     let mints: Vec<String> = popped.into_iter().map(|(mint, _)| mint).collect();
-    metrics::counter!(m::DETECT_EVALUATIONS, "path" => "event").increment(mints.len() as u64);
-    let triggers = d.triggers.current();
-    let candidates = evaluate(
-        &mut conn,
-        script,
-        &triggers,
-        now,
-        &mints,
-        d.config.mints_per_call,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    decide_all(d, &mut conn, candidates, now).await
+    evaluate_and_decide(d, &mut conn, script, now, &mints, "event").await
 }
 
 /// Re-evaluates every mint traded within the lookback, expires HOT mints, trims the active index,
@@ -290,19 +278,24 @@ async fn sweep(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> 
     if mints.is_empty() {
         return Ok(());
     }
-    metrics::counter!(m::DETECT_EVALUATIONS, "path" => "sweep").increment(mints.len() as u64);
+    evaluate_and_decide(d, &mut conn, script, now, &mints, "sweep").await
+}
+
+/// Evaluates `mints` at chain time `now` and decides their alerts (`path` labels the metric).
+async fn evaluate_and_decide(
+    d: &Arc<Detector>,
+    conn: &mut deadpool_redis::Connection,
+    script: &redis::Script,
+    now: i64,
+    mints: &[String],
+    path: &'static str,
+) -> Result<(), String> {
+    metrics::counter!(m::DETECT_EVALUATIONS, "path" => path).increment(mints.len() as u64);
     let triggers = d.triggers.current();
-    let candidates = evaluate(
-        &mut conn,
-        script,
-        &triggers,
-        now,
-        &mints,
-        d.config.mints_per_call,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    decide_all(d, &mut conn, candidates, now).await
+    let candidates = evaluate(conn, script, &triggers, now, mints, d.config.mints_per_call)
+        .await
+        .map_err(|e| e.to_string())?;
+    decide_all(d, conn, candidates, now).await
 }
 
 /// For each candidate, the first matching trigger not in cooldown is decided (in its own task:
