@@ -375,6 +375,49 @@ async fn over_the_rate_limit_the_third_message_waits_and_none_is_dropped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leading_sender_sends_what_is_due_at_shutdown_then_reports_it() {
+    let pg = TestPostgres::new();
+    let pool = outbox(&pg).await;
+    let discord = FakeDiscord::start();
+    // A long poll and no wake: only the shutdown flush can send what is stored meanwhile.
+    let alerts = AlertsConfig {
+        poll_interval_ms: 600_000,
+        ..alerts_config(Some(discord.url()), None)
+    };
+    let (_leader_tx, leader_rx) = watch::channel(true);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (flushed_tx, mut flushed) = watch::channel(false);
+    let setup = SenderSetup::new(
+        alerts,
+        pool.clone(),
+        leader_rx,
+        Arc::new(Notify::new()),
+        shutdown_rx,
+    )
+    .with_flush(Duration::from_secs(30), Arc::new(flushed_tx));
+    let counters = setup.counters.clone();
+    let handle = tokio::spawn(async move { run_sender(setup).await.expect("sender runs") });
+    wait_until_async("the first pass", DEADLINE, || {
+        let done = counters.passes() >= 1;
+        async move { done }
+    })
+    .await;
+    let id = insert_alert(&pool, &alert(7), "flush-1", &["discord"])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(discord.received().is_empty(), "nothing woke the sender");
+    shutdown_tx.send(true).unwrap();
+    tokio::time::timeout(DEADLINE, flushed.wait_for(|done| *done))
+        .await
+        .expect("flushed within the deadline")
+        .unwrap();
+    assert_eq!(delivery(&pool, id, "discord").await.status, "sent");
+    assert_eq!(discord.delivered().len(), 1);
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_leader_sends() {
     let pg = TestPostgres::new();
     let pool = outbox(&pg).await;
@@ -693,7 +736,15 @@ fn the_supervised_actor_delivers_and_stops_at_shutdown() {
         let (_leader_tx, leader) = watch::channel(true);
         let (shutdown_tx, shutdown) = watch::channel(false);
         let wake = Arc::new(Notify::new());
-        let specs = children(&config, pool.clone(), leader, wake.clone(), shutdown);
+        let (flushed_tx, mut flushed) = watch::channel(false);
+        let specs = children(
+            &config,
+            pool.clone(),
+            leader,
+            wake.clone(),
+            shutdown,
+            Arc::new(flushed_tx),
+        );
         assert_eq!(specs.len(), 1);
         assert_eq!(specs[0].name, "alert_sender");
         let actor = (specs[0].start)();
@@ -709,6 +760,10 @@ fn the_supervised_actor_delivers_and_stops_at_shutdown() {
         assert_eq!(discord.delivered().len(), 1);
 
         shutdown_tx.send(true).unwrap();
+        tokio::time::timeout(DEADLINE, flushed.wait_for(|done| *done))
+            .await
+            .expect("the sender reports its shutdown flush")
+            .unwrap();
         wait_until_async("the actor to stop", DEADLINE, || {
             let actor = actor.clone();
             async move { actor.send(Heartbeat).await.is_err() }

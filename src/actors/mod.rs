@@ -107,6 +107,7 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
     let (give_up_tx, mut give_up_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut specs: Vec<ChildSpec> = Vec::new();
     let mut pipeline: Option<Arc<PipelineContext>> = None;
+    let mut alerts_flushed: Option<watch::Receiver<bool>> = None;
 
     let postgres = if role.consumes() || role.detects() {
         Some(
@@ -172,13 +173,19 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
             shutdown_rx.clone(),
         )?;
         specs.extend(detect.specs);
-        specs.extend(crate::alerting::children(
+        let (flushed_tx, flushed_rx) = watch::channel(false);
+        let sender = crate::alerting::children(
             &config,
             postgres,
             detect.leader,
             detect.outbox,
             shutdown_rx.clone(),
-        ));
+            Arc::new(flushed_tx),
+        );
+        if !sender.is_empty() {
+            alerts_flushed = Some(flushed_rx);
+        }
+        specs.extend(sender);
         info!(
             channels = ?crate::alerting::configured_channels(&config.alerts),
             "detecting (acting while holding the detector lease)"
@@ -216,8 +223,15 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
     };
     let _ = shutdown_tx.send(true);
     if code == 0 {
+        let deadline = Duration::from_secs(config.shutdown.deadline_secs);
         if let Some(p) = pipeline {
-            drain(&p, Duration::from_secs(config.shutdown.deadline_secs)).await;
+            drain(&p, deadline).await;
+        }
+        if let Some(mut flushed) = alerts_flushed {
+            match tokio::time::timeout(deadline, flushed.wait_for(|done| *done)).await {
+                Ok(Ok(_)) => info!("due alerts sent"),
+                _ => warn!("shutdown deadline reached before due alerts were sent; they stay in the outbox"),
+            }
         }
     }
     Ok(code)

@@ -20,6 +20,7 @@ pub mod sample;
 pub mod sender;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::{watch, Notify};
@@ -34,18 +35,21 @@ pub use sender::{run_sender, AlertSender, DeliveryCounters, SenderSetup};
 
 /// The sender, for the supervisor (none when no channel is configured: alerts are then only
 /// recorded). It runs on its own arbiter; `leader` gates sending, `wake` is notified after an
-/// alert is stored, `shutdown` stops it after the request in flight.
+/// alert is stored, `shutdown` stops it: a sender that was leading first sends what is due (up to
+/// the shutdown deadline) and then sets `flushed`.
 pub fn children(
     config: &Config,
     postgres: PgPool,
     leader: watch::Receiver<bool>,
     wake: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
+    flushed: Arc<watch::Sender<bool>>,
 ) -> Vec<ChildSpec> {
     if configured_channels(&config.alerts).is_empty() {
         return Vec::new();
     }
-    let setup = SenderSetup::new(config.alerts.clone(), postgres, leader, wake, shutdown);
+    let setup = SenderSetup::new(config.alerts.clone(), postgres, leader, wake, shutdown)
+        .with_flush(Duration::from_secs(config.shutdown.deadline_secs), flushed);
     let arbiter = Arbiter::new().handle();
     vec![ChildSpec {
         name: "alert_sender",

@@ -48,6 +48,10 @@ pub struct SenderSetup {
     /// Becomes true at shutdown.
     pub shutdown: watch::Receiver<bool>,
     pub counters: Arc<DeliveryCounters>,
+    /// At shutdown a sender that was leading sends what is due for up to this long (graceful
+    /// stop flushes pending alerts), then sets `flushed`.
+    pub flush_deadline: Duration,
+    pub flushed: Option<Arc<watch::Sender<bool>>>,
 }
 
 impl SenderSetup {
@@ -66,7 +70,16 @@ impl SenderSetup {
             wake,
             shutdown,
             counters: Arc::default(),
+            flush_deadline: Duration::ZERO,
+            flushed: None,
         }
+    }
+
+    /// Sends what is due at shutdown for up to `deadline`, then reports on `flushed`.
+    pub fn with_flush(mut self, deadline: Duration, flushed: Arc<watch::Sender<bool>>) -> Self {
+        self.flush_deadline = deadline;
+        self.flushed = Some(flushed);
+        self
     }
 }
 
@@ -131,14 +144,36 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
     let poll = Duration::from_millis(s.alerts.poll_interval_ms.max(10));
     let claim = Duration::from_secs(s.alerts.claim_secs.max(1));
     let mut leader_alive = true;
+    // Whether this sender was the acting one when shutdown came (the lease is released at once).
+    let mut leading = false;
     info!(channels = ?client.channels().iter().map(|c| c.name()).collect::<Vec<_>>(), "alert sender started");
     loop {
         if *s.shutdown.borrow() {
+            if leading && !s.flush_deadline.is_zero() {
+                let pass = Pass {
+                    client: &client,
+                    pool: &s.pool,
+                    policy,
+                    claim,
+                    counters: &s.counters,
+                    shutdown: &s.shutdown,
+                    leader: &s.leader,
+                    final_flush: true,
+                };
+                let flush = futures::future::join_all(lanes.iter_mut().map(|l| l.drain(&pass)));
+                if tokio::time::timeout(s.flush_deadline, flush).await.is_err() {
+                    warn!("shutdown: alerts still due stay in the outbox for the next sender");
+                }
+            }
+            if let Some(flushed) = &s.flushed {
+                flushed.send_replace(true);
+            }
             info!("alert sender stopped (shutdown)");
             return Ok(());
         }
         let mut next = Instant::now() + poll;
-        if *s.leader.borrow() {
+        leading = *s.leader.borrow();
+        if leading {
             let pass = Pass {
                 client: &client,
                 pool: &s.pool,
@@ -147,6 +182,7 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
                 counters: &s.counters,
                 shutdown: &s.shutdown,
                 leader: &s.leader,
+                final_flush: false,
             };
             let hints = futures::future::join_all(lanes.iter_mut().map(|l| l.drain(&pass))).await;
             next = hints.into_iter().flatten().fold(next, Instant::min);
@@ -177,11 +213,13 @@ struct Pass<'a> {
     counters: &'a DeliveryCounters,
     shutdown: &'a watch::Receiver<bool>,
     leader: &'a watch::Receiver<bool>,
+    /// The last pass at shutdown: claims regardless of the flags (bounded by the deadline).
+    final_flush: bool,
 }
 
 impl Pass<'_> {
     fn may_claim(&self) -> bool {
-        !*self.shutdown.borrow() && *self.leader.borrow()
+        self.final_flush || (!*self.shutdown.borrow() && *self.leader.borrow())
     }
 }
 

@@ -132,6 +132,11 @@ pub async fn lease_loop(d: Arc<Detector>) {
         tokio::select! {
             _ = tokio::time::sleep(renew) => {}
             _ = shutdown.changed() => {
+                if lease.token().is_some() {
+                    // Decisions claimed but not yet stored go to the outbox before we let go.
+                    flush_pending(&d).await;
+                    d.outbox.notify_one();
+                }
                 d.leader.send_replace(None);
                 d.leader_flag.send_replace(false);
                 metrics::gauge!(m::DETECTOR_LEADER).set(0.0);
