@@ -744,6 +744,7 @@ fn the_supervised_actor_delivers_and_stops_at_shutdown() {
             wake.clone(),
             shutdown,
             Arc::new(flushed_tx),
+            None,
         );
         assert_eq!(specs.len(), 1);
         assert_eq!(specs[0].name, "alert_sender");

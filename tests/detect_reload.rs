@@ -14,6 +14,14 @@ const TWO: &str = "[[triggers]]\nname = \"a\"\nconditions = [\"buy_count_5m >= 2
                    [[triggers]]\nname = \"b\"\nconditions = [\"buy_volume_sol_1h >= 50\"]\n";
 const BAD: &str = "[[triggers]]\nname = \"a\"\nconditions = [\"buy_count_15m >= 20\"]\n";
 
+/// Replaces the file atomically (write a sibling, rename), as editors and config tools do, so the
+/// daemon never reads a half-written file.
+fn replace(file: &std::path::Path, text: &str) {
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, file).unwrap();
+}
+
 fn metric(daemon: &Daemon, line_start: &str) -> Option<f64> {
     daemon
         .metrics()
@@ -38,17 +46,17 @@ fn trigger_files_reload_on_change_and_sighup_and_bad_files_are_refused() {
         file.display()
     );
     let mut daemon = Daemon::start(&config, "detect");
-    let deadline = Duration::from_secs(60);
+    let deadline = Duration::from_secs(90);
     wait_until("one trigger active", deadline, || {
         metric(&daemon, "pocketwatcher_triggers_active ") == Some(1.0)
     });
 
-    std::fs::write(&file, TWO).unwrap();
+    replace(&file, TWO);
     wait_until("the changed file is applied", deadline, || {
         metric(&daemon, "pocketwatcher_triggers_active ") == Some(2.0)
     });
 
-    std::fs::write(&file, BAD).unwrap();
+    replace(&file, BAD);
     wait_until("the invalid file is refused", deadline, || {
         metric(
             &daemon,
@@ -67,7 +75,7 @@ fn trigger_files_reload_on_change_and_sighup_and_bad_files_are_refused() {
     );
 
     // SIGHUP re-reads the file even when nothing on disk changed.
-    std::fs::write(&file, ONE).unwrap();
+    replace(&file, ONE);
     wait_until("the good file is applied again", deadline, || {
         metric(&daemon, "pocketwatcher_triggers_active ") == Some(1.0)
     });

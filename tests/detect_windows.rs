@@ -263,6 +263,7 @@ async fn one_lease_holder_at_a_time_and_a_deposed_holder_is_fenced() {
         dedup_key: key,
         cooldown_secs: 60,
         hot_until_ms: 1,
+        chain_now: 1_000,
         payload: b"x",
     };
     let claim_script = alert_claim::script();
@@ -314,4 +315,56 @@ async fn one_lease_holder_at_a_time_and_a_deposed_holder_is_fenced() {
     assert!(!a.renew(&mut conn).await.unwrap(), "a cannot take it back");
     let pending = alert_claim::pending(&mut conn).await.unwrap();
     assert_eq!(pending, vec![("k1".to_string(), b"x".to_vec())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cooldown_also_holds_in_chain_time_so_a_stalled_clock_never_realerts() {
+    let redis = TestRedis::start();
+    let mut conn = connect(&redis).await;
+    let mut lease = Lease::new("a", 10_000);
+    assert!(lease.renew(&mut conn).await.unwrap());
+    let token = lease.token().unwrap().to_string();
+    let script = alert_claim::script();
+    let claim = |key: &'static str, chain_now: i64| AlertClaim {
+        lease_token: "",
+        mint: "MINT",
+        trigger: "t",
+        dedup_key: key,
+        cooldown_secs: 60,
+        hot_until_ms: 1,
+        payload: b"x",
+        chain_now,
+    };
+    let mut first = claim("k1", 1_000);
+    first.lease_token = &token;
+    assert_eq!(
+        alert_claim::claim(&mut conn, &script, &first)
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    // Wall-clock cooldown over (the daemon was down, or ingest stalled) but the chain clock did
+    // not move: the same windows must not alert again.
+    let _: () = redis::cmd("DEL")
+        .arg(keys::cooldown("MINT", "t"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut stalled = claim("k2", 1_030);
+    stalled.lease_token = &token;
+    assert_eq!(
+        alert_claim::claim(&mut conn, &script, &stalled)
+            .await
+            .unwrap(),
+        ClaimOutcome::Cooldown
+    );
+    // Once chain time passed the cooldown too, it alerts.
+    let mut later = claim("k3", 1_060);
+    later.lease_token = &token;
+    assert_eq!(
+        alert_claim::claim(&mut conn, &script, &later)
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
 }

@@ -108,6 +108,7 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
     let mut specs: Vec<ChildSpec> = Vec::new();
     let mut pipeline: Option<Arc<PipelineContext>> = None;
     let mut alerts_flushed: Option<watch::Receiver<bool>> = None;
+    let mut detector_done: Option<watch::Receiver<bool>> = None;
 
     let postgres = if role.consumes() || role.detects() {
         Some(
@@ -173,6 +174,7 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
             shutdown_rx.clone(),
         )?;
         specs.extend(detect.specs);
+        detector_done = Some(detect.done.clone());
         let (flushed_tx, flushed_rx) = watch::channel(false);
         let sender = crate::alerting::children(
             &config,
@@ -181,6 +183,7 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
             detect.outbox,
             shutdown_rx.clone(),
             Arc::new(flushed_tx),
+            Some(detect.done),
         );
         if !sender.is_empty() {
             alerts_flushed = Some(flushed_rx);
@@ -226,6 +229,14 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
         let deadline = Duration::from_secs(config.shutdown.deadline_secs);
         if let Some(p) = pipeline {
             drain(&p, deadline).await;
+        }
+        if let Some(mut done) = detector_done {
+            if tokio::time::timeout(deadline, done.wait_for(|d| *d))
+                .await
+                .is_err()
+            {
+                warn!("shutdown deadline reached before the detector stored its decisions; they stay pending in Redis");
+            }
         }
         if let Some(mut flushed) = alerts_flushed {
             match tokio::time::timeout(deadline, flushed.wait_for(|done| *done)).await {

@@ -44,12 +44,14 @@ pub fn children(
     wake: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
     flushed: Arc<watch::Sender<bool>>,
+    flush_after: Option<watch::Receiver<bool>>,
 ) -> Vec<ChildSpec> {
     if configured_channels(&config.alerts).is_empty() {
         return Vec::new();
     }
-    let setup = SenderSetup::new(config.alerts.clone(), postgres, leader, wake, shutdown)
+    let mut setup = SenderSetup::new(config.alerts.clone(), postgres, leader, wake, shutdown)
         .with_flush(Duration::from_secs(config.shutdown.deadline_secs), flushed);
+    setup.flush_after = flush_after;
     let arbiter = Arbiter::new().handle();
     vec![ChildSpec {
         name: "alert_sender",

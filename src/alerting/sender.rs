@@ -52,6 +52,9 @@ pub struct SenderSetup {
     /// stop flushes pending alerts), then sets `flushed`.
     pub flush_deadline: Duration,
     pub flushed: Option<Arc<watch::Sender<bool>>>,
+    /// The final flush waits (within the deadline) until this is true: the detector has stored
+    /// the decisions it claimed.
+    pub flush_after: Option<watch::Receiver<bool>>,
 }
 
 impl SenderSetup {
@@ -72,6 +75,7 @@ impl SenderSetup {
             counters: Arc::default(),
             flush_deadline: Duration::ZERO,
             flushed: None,
+            flush_after: None,
         }
     }
 
@@ -150,6 +154,11 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
     loop {
         if *s.shutdown.borrow() {
             if leading && !s.flush_deadline.is_zero() {
+                let until = Instant::now() + s.flush_deadline;
+                if let Some(after) = s.flush_after.as_mut() {
+                    let _ =
+                        tokio::time::timeout_at(until.into(), after.wait_for(|done| *done)).await;
+                }
                 let pass = Pass {
                     client: &client,
                     pool: &s.pool,
@@ -161,7 +170,7 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
                     final_flush: true,
                 };
                 let flush = futures::future::join_all(lanes.iter_mut().map(|l| l.drain(&pass)));
-                if tokio::time::timeout(s.flush_deadline, flush).await.is_err() {
+                if tokio::time::timeout_at(until.into(), flush).await.is_err() {
                     warn!("shutdown: alerts still due stay in the outbox for the next sender");
                 }
             }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::enrich::Enricher;
 use super::evaluate::{evaluate, top_buyers, Candidate};
@@ -20,6 +20,7 @@ use super::triggers_file::Triggers;
 use crate::config::DetectConfig;
 use crate::domain::alert::{Alert, TopBuyer};
 use crate::domain::clusters::{clusters_from_groups, linked_stats, summary};
+use crate::domain::counters::minute_of;
 use crate::domain::cto::{score, CtoInput};
 use crate::domain::windows::{MetricKind, WindowClass};
 use crate::metrics as m;
@@ -31,6 +32,12 @@ use crate::store::redis::windows;
 
 /// Touched mints taken per cycle (the rest wait for the next one, oldest first).
 const TOUCHED_PER_CYCLE: usize = 20_000;
+
+/// How long shutdown waits for decisions under way (enrichment may wait on the RPC provider).
+const SHUTDOWN_DECISION_WAIT: Duration = Duration::from_secs(10);
+
+/// A match skipped for its market cap is looked at again after this long.
+const MCAP_RECHECK_SECS: u64 = 60;
 
 /// Everything the detector needs; shared by its tasks.
 pub struct Detector {
@@ -51,6 +58,10 @@ pub struct Detector {
     pub shutdown: watch::Receiver<bool>,
     /// Mints with a decision under way (enrichment does I/O; a mint is decided once at a time).
     deciding: Mutex<HashSet<String>>,
+    /// Decisions under way (shutdown waits for them before storing what they claimed).
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Set once, at shutdown, after claimed decisions are stored and the lease is released.
+    pub done: watch::Sender<bool>,
 }
 
 impl Detector {
@@ -81,6 +92,8 @@ impl Detector {
             holder,
             shutdown,
             deciding: Mutex::new(HashSet::new()),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            done: watch::channel(false).0,
         }
     }
 
@@ -133,7 +146,14 @@ pub async fn lease_loop(d: Arc<Detector>) {
             _ = tokio::time::sleep(renew) => {}
             _ = shutdown.changed() => {
                 if lease.token().is_some() {
-                    // Decisions claimed but not yet stored go to the outbox before we let go.
+                    // Decisions under way finish (bounded), and everything claimed goes to the
+                    // outbox before we let go.
+                    let started = Instant::now();
+                    while d.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0
+                        && started.elapsed() < SHUTDOWN_DECISION_WAIT
+                    {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
                     flush_pending(&d).await;
                     d.outbox.notify_one();
                 }
@@ -145,6 +165,7 @@ pub async fn lease_loop(d: Arc<Detector>) {
                         warn!(error = %e, "cannot release the detector lease; it expires by itself");
                     }
                 }
+                d.done.send_replace(true);
                 return;
             }
         }
@@ -185,8 +206,7 @@ pub async fn evaluate_loop(d: Arc<Detector>, alive: Arc<std::sync::atomic::Atomi
         let started = Instant::now();
         if let Err(e) = event_cycle(&d, &script).await {
             metrics::counter!(m::REDIS_ERRORS, "op" => "detect").increment(1);
-            warn!(error = %e, "detector cycle failed");
-            continue;
+            warn!(error = %e, "detector cycle failed; the sweep picks its mints up");
         }
         if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
             last_sweep = Some(Instant::now());
@@ -246,9 +266,11 @@ async fn sweep(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> 
         .await
         .map_err(|e| e.to_string())?;
     if !expired.is_empty() {
-        let _: () = redis::cmd("ZREM")
+        // The same bound, not the list: a mint re-alerted meanwhile has a later score and stays.
+        let _: () = redis::cmd("ZREMRANGEBYSCORE")
             .arg(keys::HOT_MINTS)
-            .arg(&expired)
+            .arg("-inf")
+            .arg(now_ms)
             .query_async(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
@@ -340,17 +362,38 @@ async fn decide_all(
         }
         let trigger = c.matching[i].clone();
         metrics::counter!(m::TRIGGERS_FIRED, "trigger" => trigger.clone()).increment(1);
-        let d = d.clone();
+        let guard = Deciding {
+            detector: d.clone(),
+            mint: c.mint.clone(),
+        };
+        d.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         actix_rt::spawn(async move {
-            let mint = c.mint.clone();
-            decide(&d, c, &trigger, now).await;
-            d.deciding
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&mint);
+            decide(&guard.detector, c, &trigger, now).await;
+            drop(guard);
         });
     }
     Ok(())
+}
+
+/// A decision under way: releases its mint (and the in-flight count) however the task ends,
+/// a panic included.
+struct Deciding {
+    detector: Arc<Detector>,
+    mint: String,
+}
+
+impl Drop for Deciding {
+    fn drop(&mut self) {
+        self.detector
+            .deciding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.mint);
+        self.detector
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Enriches, filters by market cap, claims and stores one alert.
@@ -361,19 +404,29 @@ async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
     };
     let window = trigger.window;
     let reason = trigger.reason(&c.metrics);
-    let window_start = now - window.seconds() + 60;
+    let window_start = (minute_of(now) - window.minutes() + 1) * 60;
 
     let market = d.enricher.market(&c.mint).await;
-    match market.mcap_sol {
-        Some(mcap) if mcap < d.config.min_mcap_sol => {
-            metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "low_mcap").increment(1);
-            return;
+    let suppressed = match market.mcap_sol {
+        Some(mcap) if mcap < d.config.min_mcap_sol => Some("low_mcap"),
+        None if d.config.unknown_mcap == "skip" => Some("unknown_mcap"),
+        _ => None,
+    };
+    if let Some(reason) = suppressed {
+        metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => reason).increment(1);
+        // Checked again after a short pause, not at every cycle: the market cap moves slowly and
+        // each check costs a full window read and two queries.
+        if let Ok(mut conn) = d.redis.get().await {
+            let _: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(keys::cooldown(&c.mint, trigger_name))
+                .arg(reason)
+                .arg("NX")
+                .arg("EX")
+                .arg(MCAP_RECHECK_SECS)
+                .query_async(&mut conn)
+                .await;
         }
-        None if d.config.unknown_mcap == "skip" => {
-            metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "unknown_mcap").increment(1);
-            return;
-        }
-        _ => {}
+        return;
     }
 
     let top: Vec<(String, u64)> = top_buyers(&c.windows, window).to_vec();
@@ -451,6 +504,7 @@ async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
         dedup_key: &dedup_key,
         cooldown_secs: d.config.cooldown_secs,
         hot_until_ms,
+        chain_now: now,
         payload: &payload,
     };
     let outcome = match d.redis.get().await {
@@ -499,9 +553,19 @@ async fn store(d: &Detector, dedup_key: &str, alert: &Alert) -> bool {
             d.outbox.notify_one();
             true
         }
-        Err(e) => {
+        Err(e) if e.is_retryable() => {
             metrics::counter!(m::POSTGRES_ERRORS, "op" => "insert_alert").increment(1);
             warn!(error = %e, "alert decided but not yet stored; retried at the next sweep");
+            false
+        }
+        Err(e) => {
+            // Postgres refuses this row for good: keep it for operators rather than retrying it
+            // for ever.
+            metrics::counter!(m::POSTGRES_ERRORS, "op" => "insert_alert").increment(1);
+            error!(error = %e, dedup_key, "alert refused by PostgreSQL; kept in pw:alerts:dead");
+            if let Ok(mut conn) = d.redis.get().await {
+                let _ = alert_claim::bury_pending(&mut conn, dedup_key, &e.to_string()).await;
+            }
             false
         }
     }

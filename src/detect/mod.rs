@@ -68,6 +68,9 @@ pub struct DetectHandles {
     pub leader: watch::Receiver<bool>,
     /// Notified after an alert reaches the outbox.
     pub outbox: Arc<Notify>,
+    /// True once, at shutdown, the detector has stored its claimed decisions and released the
+    /// lease.
+    pub done: watch::Receiver<bool>,
 }
 
 /// Builds the detector (and starts the trigger-file watcher) for a detect-capable role.
@@ -77,12 +80,14 @@ pub fn children(
     postgres: PgPool,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<DetectHandles> {
+    let loaded = triggers_file::fingerprint_of(&config.detect.triggers_file);
     let triggers = Triggers::new(triggers_file::load(&config.detect.triggers_file)?);
     actix_rt::spawn(triggers_file::watch(
         config.detect.triggers_file.clone(),
         triggers.clone(),
         Duration::from_secs(config.detect.reload_poll_secs.max(1)),
         shutdown.clone(),
+        loaded,
     ));
     let outbox = Arc::new(Notify::new());
     let (leader_tx, _) = watch::channel(None);
@@ -101,6 +106,7 @@ pub fn children(
         holder,
         shutdown,
     ));
+    let done = detector.done.subscribe();
     let alive = Arc::new(AtomicU64::new(now_ms()));
     let spec = ChildSpec {
         name: "detector",
@@ -117,5 +123,6 @@ pub fn children(
         specs: vec![spec],
         leader: flag_rx,
         outbox,
+        done,
     })
 }

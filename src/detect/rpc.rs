@@ -106,8 +106,10 @@ impl RpcClient {
     ) -> Result<(Option<String>, Option<String>), RpcError> {
         let result = self.call(redis, "getAsset", json!({"id": mint})).await?;
         let meta = &result["content"]["metadata"];
+        // On-chain metadata is NUL-padded; PostgreSQL text cannot hold NUL or other controls.
         let text = |v: &Value| {
             v.as_str()
+                .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
         };

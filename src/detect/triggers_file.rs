@@ -60,7 +60,15 @@ pub fn load(path: &str) -> anyhow::Result<TriggerSet> {
     })
 }
 
-fn fingerprint(path: &PathBuf) -> Option<(SystemTime, u64)> {
+/// What identifies a version of the file on disk (modification time and size).
+pub type Fingerprint = Option<(SystemTime, u64)>;
+
+/// Taken before the file is first loaded, so a change made while the daemon starts is not missed.
+pub fn fingerprint_of(path: &str) -> Fingerprint {
+    fingerprint(&PathBuf::from(path))
+}
+
+fn fingerprint(path: &PathBuf) -> Fingerprint {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
 }
@@ -71,6 +79,7 @@ pub async fn watch(
     triggers: Triggers,
     poll: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
+    loaded: Fingerprint,
 ) {
     let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(s) => Some(s),
@@ -80,7 +89,7 @@ pub async fn watch(
         }
     };
     let file = PathBuf::from(&path);
-    let mut seen = fingerprint(&file);
+    let mut seen = loaded;
     loop {
         let by_signal = tokio::select! {
             _ = tokio::time::sleep(poll) => false,

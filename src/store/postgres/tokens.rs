@@ -6,7 +6,7 @@ use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 
 use super::error::PgError;
-use super::pool::{checkout, with_timeout, PgPool, STATEMENT_TIMEOUT};
+use super::pool::{checkout, discard, with_timeout, PgConn, PgPool, STATEMENT_TIMEOUT};
 use crate::domain::WSOL_MINT;
 
 /// The mint's latest SOL-quoted swap: raw token amount, its decimals, lamports.
@@ -31,7 +31,7 @@ impl LastSolTrade {
 
 pub async fn last_sol_trade(pool: &PgPool, mint: &str) -> Result<Option<LastSolTrade>, PgError> {
     let mut conn = checkout(pool).await?;
-    let rows: Vec<LastSolTrade> = with_timeout(
+    let result = with_timeout(
         "last SOL trade",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -43,8 +43,24 @@ pub async fn last_sol_trade(pool: &PgPool, mint: &str) -> Result<Option<LastSolT
         .bind::<Text, _>(WSOL_MINT.to_base58())
         .load(&mut conn),
     )
-    .await??;
+    .await;
+    let rows: Vec<LastSolTrade> = finish(conn, result)?;
     Ok(rows.into_iter().next())
+}
+
+/// The result of a bounded statement; a connection whose statement timed out is discarded, never
+/// returned to the pool in an unknown state.
+fn finish<T>(
+    conn: PgConn,
+    result: Result<Result<T, diesel::result::Error>, PgError>,
+) -> Result<T, PgError> {
+    match result {
+        Ok(done) => Ok(done?),
+        Err(timeout) => {
+            discard(conn);
+            Err(timeout)
+        }
+    }
 }
 
 #[derive(QueryableByName)]
@@ -60,7 +76,7 @@ pub async fn dominant_venue(
     since: i64,
 ) -> Result<Option<String>, PgError> {
     let mut conn = checkout(pool).await?;
-    let rows: Vec<VenueRow> = with_timeout(
+    let result = with_timeout(
         "dominant venue",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -71,7 +87,8 @@ pub async fn dominant_venue(
         .bind::<BigInt, _>(since)
         .load(&mut conn),
     )
-    .await??;
+    .await;
+    let rows: Vec<VenueRow> = finish(conn, result)?;
     Ok(rows.into_iter().next().map(|r| r.venue))
 }
 
@@ -93,7 +110,7 @@ pub struct TokenProfile {
 
 pub async fn token_profile(pool: &PgPool, mint: &str) -> Result<Option<TokenProfile>, PgError> {
     let mut conn = checkout(pool).await?;
-    let rows: Vec<TokenProfile> = with_timeout(
+    let result = with_timeout(
         "token profile",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -104,7 +121,8 @@ pub async fn token_profile(pool: &PgPool, mint: &str) -> Result<Option<TokenProf
         .bind::<Text, _>(mint)
         .load(&mut conn),
     )
-    .await??;
+    .await;
+    let rows: Vec<TokenProfile> = finish(conn, result)?;
     Ok(rows.into_iter().next())
 }
 
@@ -118,7 +136,7 @@ pub async fn store_supply(
     symbol: Option<&str>,
 ) -> Result<(), PgError> {
     let mut conn = checkout(pool).await?;
-    with_timeout(
+    let result = with_timeout(
         "store supply",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -135,7 +153,8 @@ pub async fn store_supply(
         .bind::<Nullable<Text>, _>(symbol)
         .execute(&mut conn),
     )
-    .await??;
+    .await;
+    finish(conn, result)?;
     Ok(())
 }
 
@@ -143,7 +162,7 @@ pub async fn store_supply(
 /// this is the history operators query).
 pub async fn mark_hot(pool: &PgPool, mint: &str, reason: &str) -> Result<(), PgError> {
     let mut conn = checkout(pool).await?;
-    with_timeout(
+    let result = with_timeout(
         "mark hot",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -156,7 +175,8 @@ pub async fn mark_hot(pool: &PgPool, mint: &str, reason: &str) -> Result<(), PgE
         .bind::<Text, _>(reason)
         .execute(&mut conn),
     )
-    .await??;
+    .await;
+    finish(conn, result)?;
     Ok(())
 }
 
@@ -166,7 +186,7 @@ pub async fn mark_cold(pool: &PgPool, mints: &[String]) -> Result<(), PgError> {
         return Ok(());
     }
     let mut conn = checkout(pool).await?;
-    with_timeout(
+    let result = with_timeout(
         "mark cold",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -176,7 +196,8 @@ pub async fn mark_cold(pool: &PgPool, mints: &[String]) -> Result<(), PgError> {
         .bind::<Array<Text>, _>(mints)
         .execute(&mut conn),
     )
-    .await??;
+    .await;
+    finish(conn, result)?;
     Ok(())
 }
 
@@ -195,7 +216,7 @@ pub async fn linked_wallet_groups(
     wallets: &[String],
 ) -> Result<Vec<Vec<String>>, PgError> {
     let mut conn = checkout(pool).await?;
-    let mut groups: Vec<GroupRow> = with_timeout(
+    let result = with_timeout(
         "bundled buyers",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -207,8 +228,10 @@ pub async fn linked_wallet_groups(
         .bind::<BigInt, _>(since)
         .load(&mut conn),
     )
-    .await??;
-    let funded: Vec<GroupRow> = with_timeout(
+    .await;
+    let mut groups: Vec<GroupRow> = finish(conn, result)?;
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
         "shared funders",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -218,7 +241,8 @@ pub async fn linked_wallet_groups(
         .bind::<Array<Text>, _>(wallets)
         .load(&mut conn),
     )
-    .await??;
+    .await;
+    let funded: Vec<GroupRow> = finish(conn, result)?;
     groups.extend(funded);
     Ok(groups.into_iter().map(|g| g.wallets).collect())
 }

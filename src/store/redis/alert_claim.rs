@@ -10,9 +10,15 @@ use redis::{RedisError, Script};
 
 use super::keys;
 
+// The cooldown holds in wall-clock time (KEYS[2], EX) AND in chain time (KEYS[5]: the block time
+// of the last alert): after a restart or an ingest stall the windows are evaluated at a frozen
+// chain clock, and the same window must not alert again just because wall-clock time passed.
 const CLAIM: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
+local last = redis.call('GET', KEYS[5])
+if last and tonumber(ARGV[7]) < tonumber(last) + tonumber(ARGV[3]) then return 'cooldown' end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return 'cooldown' end
+redis.call('SET', KEYS[5], ARGV[7], 'EX', tonumber(ARGV[3]) + 86400)
 redis.call('ZADD', KEYS[3], 'GT', ARGV[4], ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[6])
 return 'ok'
@@ -34,6 +40,8 @@ pub struct AlertClaim<'a> {
     pub dedup_key: &'a str,
     pub cooldown_secs: u64,
     pub hot_until_ms: u64,
+    /// Chain time (block time, unix seconds) the windows were evaluated at.
+    pub chain_now: i64,
     /// The decided alert (msgpack), kept until it is in the outbox.
     pub payload: &'a [u8],
 }
@@ -52,12 +60,14 @@ pub async fn claim<C: ConnectionLike>(
         .key(keys::cooldown(c.mint, c.trigger))
         .key(keys::HOT_MINTS)
         .key(keys::PENDING_ALERTS)
+        .key(keys::last_alert(c.mint, c.trigger))
         .arg(c.lease_token)
         .arg(c.dedup_key)
         .arg(c.cooldown_secs.max(1))
         .arg(c.hot_until_ms)
         .arg(c.mint)
         .arg(c.payload)
+        .arg(c.chain_now)
         .invoke_async(conn)
         .await?;
     Ok(match reply.as_str() {
@@ -65,6 +75,25 @@ pub async fn claim<C: ConnectionLike>(
         "cooldown" => ClaimOutcome::Cooldown,
         _ => ClaimOutcome::Fenced,
     })
+}
+
+/// Keeps a decision Postgres refuses for good (operators inspect `pw:alerts:dead`).
+pub async fn bury_pending<C: ConnectionLike>(
+    conn: &mut C,
+    dedup_key: &str,
+    reason: &str,
+) -> Result<(), RedisError> {
+    redis::pipe()
+        .atomic()
+        .cmd("HSET")
+        .arg(keys::DEAD_ALERTS)
+        .arg(dedup_key)
+        .arg(reason)
+        .cmd("HDEL")
+        .arg(keys::PENDING_ALERTS)
+        .arg(dedup_key)
+        .query_async(conn)
+        .await
 }
 
 /// Decisions not yet moved into the outbox: (dedup key, msgpack alert).

@@ -18,6 +18,8 @@
 //! | `pw:clock` | sorted set, one member `t` → newest block time committed (`ZADD GT`): the detector's "now" | commit | none |
 //! | `pw:hot` | sorted set mint → HOT until (unix ms) | detector (lease holder) | trimmed by the detector |
 //! | `pw:cd:{mint}:{trigger}` | string: the alert that started the cooldown | detector | `cooldown_secs` |
+//! | `pw:last:{mint}:{trigger}` | string: block time of the last alert (the cooldown in chain time) | detector | cooldown + 1 day |
+//! | `pw:alerts:dead` | hash dedup key → why Postgres refused the decision for good | detector | none (operators) |
 //! | `pw:alerts:pending` | hash dedup key → msgpack alert decided but not yet in the outbox | detector | emptied into Postgres |
 //! | `pw:detector:lease` | string `{holder}:{epoch}` | detector | `lease_ttl_ms`, renewed |
 //! | `pw:detector:epoch` | integer, incremented per lease acquisition (fencing) | detector | none |
@@ -42,11 +44,16 @@ pub const CHAIN_CLOCK: &str = "pw:clock";
 pub const CHAIN_CLOCK_MEMBER: &str = "t";
 pub const HOT_MINTS: &str = "pw:hot";
 pub const PENDING_ALERTS: &str = "pw:alerts:pending";
+pub const DEAD_ALERTS: &str = "pw:alerts:dead";
 pub const DETECTOR_LEASE: &str = "pw:detector:lease";
 pub const DETECTOR_EPOCH: &str = "pw:detector:epoch";
 
 pub fn cooldown(mint: &str, trigger: &str) -> String {
     format!("pw:cd:{mint}:{trigger}")
+}
+
+pub fn last_alert(mint: &str, trigger: &str) -> String {
+    format!("pw:last:{mint}:{trigger}")
 }
 
 /// Day = unix time / 86 400 (UTC).
