@@ -159,16 +159,7 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
                     let _ =
                         tokio::time::timeout_at(until.into(), after.wait_for(|done| *done)).await;
                 }
-                let pass = Pass {
-                    client: &client,
-                    pool: &s.pool,
-                    policy,
-                    claim,
-                    counters: &s.counters,
-                    shutdown: &s.shutdown,
-                    leader: &s.leader,
-                    final_flush: true,
-                };
+                let pass = Pass::new(&client, &s, policy, claim, true);
                 let flush = futures::future::join_all(lanes.iter_mut().map(|l| l.drain(&pass)));
                 if tokio::time::timeout_at(until.into(), flush).await.is_err() {
                     warn!("shutdown: alerts still due stay in the outbox for the next sender");
@@ -183,16 +174,7 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
         let mut next = Instant::now() + poll;
         leading = *s.leader.borrow();
         if leading {
-            let pass = Pass {
-                client: &client,
-                pool: &s.pool,
-                policy,
-                claim,
-                counters: &s.counters,
-                shutdown: &s.shutdown,
-                leader: &s.leader,
-                final_flush: false,
-            };
+            let pass = Pass::new(&client, &s, policy, claim, false);
             let hints = futures::future::join_all(lanes.iter_mut().map(|l| l.drain(&pass))).await;
             next = hints.into_iter().flatten().fold(next, Instant::min);
             publish_pending(&s.pool, &lanes).await;
@@ -226,7 +208,26 @@ struct Pass<'a> {
     final_flush: bool,
 }
 
-impl Pass<'_> {
+impl<'a> Pass<'a> {
+    fn new(
+        client: &'a ChatClient,
+        s: &'a SenderSetup,
+        policy: RetryPolicy,
+        claim: Duration,
+        final_flush: bool,
+    ) -> Self {
+        Pass {
+            client,
+            pool: &s.pool,
+            policy,
+            claim,
+            counters: &s.counters,
+            shutdown: &s.shutdown,
+            leader: &s.leader,
+            final_flush,
+        }
+    }
+
     fn may_claim(&self) -> bool {
         self.final_flush || (!*self.shutdown.borrow() && *self.leader.borrow())
     }
