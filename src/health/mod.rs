@@ -116,12 +116,16 @@ impl Readiness {
 
     /// Called once the daemon is wired; until then the process is not ready.
     pub fn mark_started(&self) {
-        self.0.started.store(true, Ordering::Relaxed);
+        self.0.started.store(true, Ordering::Release);
     }
 
     /// Runs every check (concurrently, each within [`CHECK_TIMEOUT`]), stores the snapshot and
     /// sets the `ready` gauge.
     pub async fn refresh(&self) -> Snapshot {
+        // Read before the list: every check is registered before `mark_started`, so a snapshot
+        // that says "started" always ran all of them (reading it after the checks ran could pair
+        // a partial list with "started" and report ready too early).
+        let started = self.0.started.load(Ordering::Acquire);
         let checks: Vec<Arc<dyn Check>> = self
             .0
             .checks
@@ -141,7 +145,7 @@ impl Readiness {
         let results = futures::future::join_all(runs).await;
         let snapshot = Snapshot {
             taken: Some(Instant::now()),
-            started: self.0.started.load(Ordering::Relaxed),
+            started,
             results,
         };
         let ready = snapshot.ready(Instant::now());
