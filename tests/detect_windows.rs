@@ -8,7 +8,9 @@ use pocketwatcher::domain::counters::{aggregate, minute_of};
 use pocketwatcher::domain::test_support::key;
 use pocketwatcher::domain::{QuoteAssets, Side, Signature, Swap, Venue, WSOL_MINT};
 use pocketwatcher::store::redis::alert_claim::{self, AlertClaim, ClaimOutcome};
-use pocketwatcher::store::redis::commit::{commit, script, CommitBatch, NameCache, Ttls};
+use pocketwatcher::store::redis::commit::{
+    commit, script, CommitBatch, CommitOutcome, NameCache, Ttls,
+};
 use pocketwatcher::store::redis::keys;
 use pocketwatcher::store::redis::lease::Lease;
 use pocketwatcher::store::redis::windows::{read_windows, DetailParts, MintWindows};
@@ -50,6 +52,14 @@ fn trade(n: u32, wallet: u8, mint: u8, side: Side, lamports: u64, at: i64) -> (S
 
 /// Commits `trades` the way the acker does (without stream entries: counters only).
 async fn count(conn: &mut MultiplexedConnection, trades: &[(Swap, i64)]) {
+    let outcome = commit_trades(conn, trades).await;
+    assert!(
+        matches!(outcome, CommitOutcome::Committed(_)),
+        "{outcome:?}"
+    );
+}
+
+async fn commit_trades(conn: &mut MultiplexedConnection, trades: &[(Swap, i64)]) -> CommitOutcome {
     let deltas = aggregate(trades.iter().map(|(s, t)| (s, *t)), &QuoteAssets::default());
     let batch = CommitBatch {
         consumer: "c",
@@ -66,7 +76,7 @@ async fn count(conn: &mut MultiplexedConnection, trades: &[(Swap, i64)]) {
         &mut NameCache::default(),
     )
     .await
-    .unwrap();
+    .unwrap()
 }
 
 async fn windows_at(conn: &mut MultiplexedConnection, now: i64, mint: u8) -> MintWindows {
@@ -185,27 +195,11 @@ async fn the_same_swaps_replayed_give_identical_windows() {
     let now = T0 + 40 * 20;
     let first = windows_at(&mut conn, now, 7).await;
     // The same signatures again (a replay): the duplicate guard refuses them, nothing changes.
-    let deltas = aggregate(trades.iter().map(|(s, t)| (s, *t)), &QuoteAssets::default());
-    let batch = CommitBatch {
-        consumer: "c",
-        ids: vec![],
-        markers: trades.iter().map(|(s, _)| (s.slot, s.signature)).collect(),
-        dead: vec![],
-        deltas: Some(&deltas),
-    };
-    let outcome = commit(
-        &mut conn,
-        &script(),
-        &batch,
-        &Ttls::default(),
-        &mut NameCache::default(),
-    )
-    .await
-    .unwrap();
-    assert!(matches!(
-        outcome,
-        pocketwatcher::store::redis::commit::CommitOutcome::Duplicates(_)
-    ));
+    let outcome = commit_trades(&mut conn, &trades).await;
+    assert!(
+        matches!(outcome, CommitOutcome::Duplicates(_)),
+        "{outcome:?}"
+    );
     let second = windows_at(&mut conn, now, 7).await;
     assert_eq!(first, second);
     assert_eq!(metrics_of(&first), metrics_of(&second));
