@@ -4,6 +4,7 @@
 //! Layout — each module has one job:
 //! - [`domain`]: pure logic (transactions, balance deltas, swap inference, wire format). No I/O.
 //! - [`detect`]: sliding windows → triggers → alert decisions (one leader, via a Redis lease).
+//! - [`error_chain`]: one line from an error and its sources.
 //! - [`fake_geyser`]: a real Yellowstone gRPC server streaming deterministic fixture traffic (tests, demos).
 //! - [`geyser_source`]: the Yellowstone client: subscribe, decode, reconnect forever from a checkpoint.
 //! - [`alerting`]: the alert outbox's sender: message formats, Discord/Telegram delivery, retries.
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod domain;
+pub mod error_chain;
 pub mod fake_geyser;
 pub mod geyser_source;
 pub mod health;

@@ -5,6 +5,7 @@
 //! taken `without_url()`, and every error text is scrubbed of the URL and token before it leaves
 //! this module (into logs or `last_error`).
 
+use crate::error_chain::error_chain;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -295,21 +296,6 @@ fn transport_error(e: reqwest::Error) -> Outcome {
             error: format!("network: {text}"),
         }
     }
-}
-
-/// `e` and its sources (hyper puts the useful part, such as "connection refused", in a source).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 /// The answer of a Discord webhook. 2xx: sent. 429: come back after the body's `retry_after`

@@ -1,5 +1,6 @@
 //! The reconnect loop and one subscription's read loop.
 
+use crate::error_chain::error_chain;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -335,21 +336,6 @@ fn describe_status(status: &Status) -> String {
     if let Some(source) = std::error::Error::source(status) {
         text.push_str(": ");
         text.push_str(&error_chain(source));
-    }
-    text
-}
-
-/// An error and its sources, `a: b: c`.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
     }
     text
 }

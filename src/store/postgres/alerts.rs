@@ -15,7 +15,7 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::error::PgError;
-use super::pool::{checkout, discard, with_timeout, PgPool, STATEMENT_TIMEOUT};
+use super::pool::{checkout, settle, with_timeout, PgPool, STATEMENT_TIMEOUT};
 use crate::domain::alert::{json_to_number, number_to_json, Alert, TopBuyer};
 use crate::domain::windows::WindowClass;
 
@@ -95,13 +95,7 @@ pub async fn insert_alert(
         }),
     )
     .await;
-    match result {
-        Ok(r) => r,
-        Err(timeout) => {
-            discard(conn);
-            Err(timeout)
-        }
-    }
+    settle(conn, result)
 }
 
 fn cto_json(alert: &Alert) -> Option<serde_json::Value> {
@@ -207,7 +201,7 @@ pub async fn claim_due(
 ) -> Result<Vec<ClaimedDelivery>, PgError> {
     let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
     let mut conn = checkout(pool).await?;
-    let rows: Vec<ClaimRow> = match with_timeout(
+    let result = with_timeout(
         "delivery claim",
         STATEMENT_TIMEOUT,
         diesel::sql_query(CLAIM_SQL)
@@ -216,14 +210,8 @@ pub async fn claim_due(
             .bind::<Double, _>(claim.as_secs_f64())
             .load(&mut conn),
     )
-    .await
-    {
-        Ok(rows) => rows?,
-        Err(timeout) => {
-            discard(conn);
-            return Err(timeout);
-        }
-    };
+    .await;
+    let rows: Vec<ClaimRow> = settle(conn, result)?;
     Ok(rows.into_iter().map(ClaimRow::into_claimed).collect())
 }
 
@@ -360,13 +348,9 @@ pub async fn record_delivery(
             }
         }
     };
-    match with_timeout("delivery update", STATEMENT_TIMEOUT, statement).await {
-        Ok(updated) => Ok(updated? == 1),
-        Err(timeout) => {
-            discard(conn);
-            Err(timeout)
-        }
-    }
+    let result = with_timeout("delivery update", STATEMENT_TIMEOUT, statement).await;
+    let updated = settle(conn, result)?;
+    Ok(updated == 1)
 }
 
 #[derive(QueryableByName)]
@@ -380,7 +364,7 @@ struct PendingRow {
 /// Pending deliveries per channel (channels with none are absent).
 pub async fn pending_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, PgError> {
     let mut conn = checkout(pool).await?;
-    let rows: Vec<PendingRow> = match with_timeout(
+    let result = with_timeout(
         "pending deliveries",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -389,14 +373,8 @@ pub async fn pending_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, PgError
         )
         .load(&mut conn),
     )
-    .await
-    {
-        Ok(rows) => rows?,
-        Err(timeout) => {
-            discard(conn);
-            return Err(timeout);
-        }
-    };
+    .await;
+    let rows: Vec<PendingRow> = settle(conn, result)?;
     Ok(rows.into_iter().map(|r| (r.channel, r.pending)).collect())
 }
 
@@ -421,7 +399,7 @@ pub struct DeliveryRow {
 /// The deliveries of `alert_id`, by channel.
 pub async fn deliveries(pool: &PgPool, alert_id: i64) -> Result<Vec<DeliveryRow>, PgError> {
     let mut conn = checkout(pool).await?;
-    let rows = match with_timeout(
+    let result = with_timeout(
         "deliveries",
         STATEMENT_TIMEOUT,
         diesel::sql_query(
@@ -432,14 +410,8 @@ pub async fn deliveries(pool: &PgPool, alert_id: i64) -> Result<Vec<DeliveryRow>
         .bind::<BigInt, _>(alert_id)
         .load(&mut conn),
     )
-    .await
-    {
-        Ok(rows) => rows?,
-        Err(timeout) => {
-            discard(conn);
-            return Err(timeout);
-        }
-    };
+    .await;
+    let rows = settle(conn, result)?;
     Ok(rows)
 }
 

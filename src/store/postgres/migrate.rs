@@ -7,7 +7,8 @@ use diesel_async::{AsyncMigrationHarness, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::error::{scrub_password, PgError};
-use super::pool::{error_chain, establish, with_timeout, CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
+use super::pool::{establish, with_timeout, CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
+use crate::error_chain::error_chain;
 use crate::secret::redact_url;
 
 /// Every migration under `migrations/`, compiled in.

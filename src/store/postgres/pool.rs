@@ -1,5 +1,6 @@
 //! The connection pool, with every wait bounded.
 
+use crate::error_chain::error_chain;
 use std::future::Future;
 use std::time::Duration;
 
@@ -85,20 +86,19 @@ pub(crate) async fn checkout(pool: &PgPool) -> Result<PgConn, PgError> {
         .map_err(|e| PgError::Pool(error_chain(&e)))
 }
 
-/// `e` and its sources, `outer: inner: root` (tokio-postgres puts the useful part, such as
-/// "Connection refused", in a source).
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
+/// The result of a bounded statement on `conn`. A connection whose statement timed out is
+/// discarded (its state is unknown), never returned to the pool.
+pub(crate) fn settle<T, E: Into<PgError>>(
+    conn: PgConn,
+    result: Result<Result<T, E>, PgError>,
+) -> Result<T, PgError> {
+    match result {
+        Ok(done) => done.map_err(Into::into),
+        Err(timeout) => {
+            discard(conn);
+            Err(timeout)
         }
-        source = s.source();
     }
-    out
 }
 
 /// Drops `conn` for good instead of returning it to the pool: after a timeout its state is

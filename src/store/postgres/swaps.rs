@@ -6,7 +6,7 @@ use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::error::PgError;
-use super::pool::{checkout, discard, with_timeout, PgPool, STATEMENT_TIMEOUT};
+use super::pool::{checkout, discard, settle, with_timeout, PgPool, STATEMENT_TIMEOUT};
 use crate::domain::{Side, Swap, VenueTable};
 
 /// Most rows in one `INSERT` statement.
@@ -123,13 +123,7 @@ pub async fn insert_swaps_within(
         )
         .await
     };
-    match result {
-        Ok(inserted) => inserted,
-        Err(timeout) => {
-            discard(conn);
-            Err(timeout)
-        }
-    }
+    settle(conn, result)
 }
 
 /// One `INSERT ... SELECT * FROM unnest(...)` of `rows`; the number of rows it inserted.

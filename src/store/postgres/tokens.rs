@@ -6,7 +6,7 @@ use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 
 use super::error::PgError;
-use super::pool::{checkout, discard, with_timeout, PgConn, PgPool, STATEMENT_TIMEOUT};
+use super::pool::{checkout, settle, with_timeout, PgPool, STATEMENT_TIMEOUT};
 use crate::domain::WSOL_MINT;
 
 /// The mint's latest SOL-quoted swap: raw token amount, its decimals, lamports.
@@ -44,23 +44,8 @@ pub async fn last_sol_trade(pool: &PgPool, mint: &str) -> Result<Option<LastSolT
         .load(&mut conn),
     )
     .await;
-    let rows: Vec<LastSolTrade> = finish(conn, result)?;
+    let rows: Vec<LastSolTrade> = settle(conn, result)?;
     Ok(rows.into_iter().next())
-}
-
-/// The result of a bounded statement; a connection whose statement timed out is discarded, never
-/// returned to the pool in an unknown state.
-fn finish<T>(
-    conn: PgConn,
-    result: Result<Result<T, diesel::result::Error>, PgError>,
-) -> Result<T, PgError> {
-    match result {
-        Ok(done) => Ok(done?),
-        Err(timeout) => {
-            discard(conn);
-            Err(timeout)
-        }
-    }
 }
 
 #[derive(QueryableByName)]
@@ -88,7 +73,7 @@ pub async fn dominant_venue(
         .load(&mut conn),
     )
     .await;
-    let rows: Vec<VenueRow> = finish(conn, result)?;
+    let rows: Vec<VenueRow> = settle(conn, result)?;
     Ok(rows.into_iter().next().map(|r| r.venue))
 }
 
@@ -122,7 +107,7 @@ pub async fn token_profile(pool: &PgPool, mint: &str) -> Result<Option<TokenProf
         .load(&mut conn),
     )
     .await;
-    let rows: Vec<TokenProfile> = finish(conn, result)?;
+    let rows: Vec<TokenProfile> = settle(conn, result)?;
     Ok(rows.into_iter().next())
 }
 
@@ -154,7 +139,7 @@ pub async fn store_supply(
         .execute(&mut conn),
     )
     .await;
-    finish(conn, result)?;
+    settle(conn, result)?;
     Ok(())
 }
 
@@ -176,7 +161,7 @@ pub async fn mark_hot(pool: &PgPool, mint: &str, reason: &str) -> Result<(), PgE
         .execute(&mut conn),
     )
     .await;
-    finish(conn, result)?;
+    settle(conn, result)?;
     Ok(())
 }
 
@@ -197,7 +182,7 @@ pub async fn mark_cold(pool: &PgPool, mints: &[String]) -> Result<(), PgError> {
         .execute(&mut conn),
     )
     .await;
-    finish(conn, result)?;
+    settle(conn, result)?;
     Ok(())
 }
 
@@ -229,7 +214,7 @@ pub async fn linked_wallet_groups(
         .load(&mut conn),
     )
     .await;
-    let mut groups: Vec<GroupRow> = finish(conn, result)?;
+    let mut groups: Vec<GroupRow> = settle(conn, result)?;
     let mut conn = checkout(pool).await?;
     let result = with_timeout(
         "shared funders",
@@ -242,7 +227,7 @@ pub async fn linked_wallet_groups(
         .load(&mut conn),
     )
     .await;
-    let funded: Vec<GroupRow> = finish(conn, result)?;
+    let funded: Vec<GroupRow> = settle(conn, result)?;
     groups.extend(funded);
     Ok(groups.into_iter().map(|g| g.wallets).collect())
 }
