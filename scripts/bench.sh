@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Whole-pipeline benchmark on throwaway Redis and PostgreSQL:
-#   bash scripts/bench.sh [COUNT] [RATE]      (defaults: 500000 transactions, unlimited rate)
+#   bash scripts/bench.sh [COUNT] [RATE] [BENCH OPTIONS…]
+#   (defaults: 500000 transactions, unlimited rate; options go to `pocketwatcher bench`, e.g.
+#   `--roles`, `--mode drain`, `--json`)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/services.sh
 count=${1:-500000}
 rate=${2:-0}
+shift $(( $# > 2 ? 2 : $# ))
 work=$(mktemp -d /tmp/pw-bench.XXXXXX)
 trap 'stop_services' EXIT
 start_services "$work/services"
@@ -25,4 +28,4 @@ pipeline_depth = 4
 [log]
 level = "warn"
 TOML
-./target/release/pocketwatcher bench --config "$work/bench.toml" --count "$count" --rate "$rate"
+./target/release/pocketwatcher bench --config "$work/bench.toml" --count "$count" --rate "$rate" "$@"

@@ -59,6 +59,7 @@ pub struct Config {
     pub detect: DetectConfig,
     pub enrich: EnrichConfig,
     pub alerts: AlertsConfig,
+    pub outcomes: OutcomesConfig,
     /// Replaces the built-in venue table when non-empty.
     pub venues: Vec<VenueEntry>,
     /// Quote assets after SOL, in priority order; replaces the default (USDC, USDT) when non-empty.
@@ -215,6 +216,28 @@ pub struct DetectConfig {
     pub unknown_mcap: String,
 }
 
+/// Alert outcomes: what each alert's token did afterwards, filled in by the detect role's leader.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutcomesConfig {
+    /// How often due horizons are looked for.
+    pub fill_interval_secs: u64,
+    /// A horizon is filled this long after the stored swaps reach it (swaps still on their way).
+    pub settle_secs: u64,
+    /// Alerts per batch of statements.
+    pub batch: u32,
+}
+
+impl Default for OutcomesConfig {
+    fn default() -> Self {
+        OutcomesConfig {
+            fill_interval_secs: 30,
+            settle_secs: 60,
+            batch: 500,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnrichConfig {
@@ -231,6 +254,28 @@ pub struct EnrichConfig {
     /// Also ask the provider for the token's name and symbol (DAS `getAsset`; Helius, Triton
     /// and others support it). Costs one request per alerted token.
     pub token_metadata: bool,
+    /// JSON-RPC calls per batch array (funding trace).
+    pub rpc_batch_size: usize,
+    /// Batch arrays in flight at once.
+    pub rpc_concurrency: usize,
+    /// Further attempts after a 429, a 5xx or a network error (each counts against the budget).
+    pub rpc_retries: u32,
+    /// Trace who funded an alert's top buyers (needs `rpc_url`).
+    pub funding_trace: bool,
+    /// Funders followed back from a buyer: 1 = its direct funder only; further hops only through
+    /// fresh funders.
+    pub trace_max_hops: u32,
+    /// A wallet with at most this many signatures is fresh (its own funder is followed).
+    pub fresh_max_signatures: u64,
+    /// Pages of 1,000 signatures read back to a buyer's oldest transaction; a longer history
+    /// marks the wallet established (its funder is not looked for).
+    pub trace_max_pages: u32,
+    /// TOML list of exchange hot wallets and programs that end a trace (see
+    /// config/labelled_wallets.toml). Empty: the built-in copy of that file.
+    pub labelled_wallets_file: String,
+    /// Longest an alert waits for enrichment (the funding trace); past it the alert goes out with
+    /// what is known and the trace's result is recorded on the alert later.
+    pub max_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -257,6 +302,10 @@ pub struct AlertsConfig {
     pub claim_secs: u64,
     /// How often the outbox is checked when nothing woke the sender.
     pub poll_interval_ms: u64,
+    /// Freshness bound per channel: when the channel's rate limit would deliver a waiting alert
+    /// later than this after it was decided, the channel's waiting alerts go out as one digest
+    /// message instead (an alert minutes late is worthless to a trader).
+    pub max_delivery_delay_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -431,6 +480,15 @@ impl Default for EnrichConfig {
             rpc_timeout_ms: 5000,
             supply_cache_secs: 6 * 3600,
             token_metadata: false,
+            rpc_batch_size: 50,
+            rpc_concurrency: 4,
+            rpc_retries: 2,
+            funding_trace: true,
+            trace_max_hops: 2,
+            fresh_max_signatures: 200,
+            trace_max_pages: 5,
+            labelled_wallets_file: String::new(),
+            max_wait_ms: 3000,
         }
     }
 }
@@ -450,6 +508,7 @@ impl Default for AlertsConfig {
             request_timeout_secs: 10,
             claim_secs: 60,
             poll_interval_ms: 1000,
+            max_delivery_delay_secs: 300,
         }
     }
 }
@@ -646,8 +705,111 @@ impl Config {
             return Err(invalid("log.format", "unknown format", "use human or json"));
         }
         self.validate_detection()?;
+        self.validate_outcomes()?;
         self.venue_table()?;
         self.quote_assets()?;
+        Ok(())
+    }
+
+    /// The freshness bound must leave room for a few paced messages on the slowest channel,
+    /// or every alert would become a digest.
+    fn validate_freshness(&self) -> Result<(), ConfigError> {
+        let slowest = self
+            .alerts
+            .discord_per_minute
+            .min(self.alerts.telegram_per_minute)
+            .max(1);
+        let floor = 180u64.div_ceil(u64::from(slowest)).max(10);
+        if self.alerts.max_delivery_delay_secs < floor {
+            return Err(invalid(
+                "alerts.max_delivery_delay_secs",
+                format!(
+                    "{} s leaves no room for three messages at {slowest} per minute",
+                    self.alerts.max_delivery_delay_secs
+                ),
+                format!("set at least {floor} (default 300)"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The funding trace's options (issue 11), and its labelled-wallets file (read here so a bad
+    /// entry stops start-up naming the file and the entry).
+    fn validate_funding_trace(&self) -> Result<(), ConfigError> {
+        let e = &self.enrich;
+        let positive: [(&str, u64); 5] = [
+            ("enrich.rpc_batch_size", e.rpc_batch_size as u64),
+            ("enrich.rpc_concurrency", e.rpc_concurrency as u64),
+            ("enrich.trace_max_hops", e.trace_max_hops as u64),
+            ("enrich.trace_max_pages", e.trace_max_pages as u64),
+            ("enrich.max_wait_ms", e.max_wait_ms),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(invalid(
+                    field,
+                    "must be greater than 0",
+                    "set a positive number",
+                ));
+            }
+        }
+        if e.rpc_batch_size > 1000 {
+            return Err(invalid(
+                "enrich.rpc_batch_size",
+                "is larger than providers accept in one batch",
+                "use at most 1000 (e.g. 50)",
+            ));
+        }
+        if e.trace_max_hops > 5 {
+            return Err(invalid(
+                "enrich.trace_max_hops",
+                "more than 5 hops costs many requests and links unrelated wallets",
+                "use 1 to 5 (default 2)",
+            ));
+        }
+        if let Err(problem) = crate::detect::funding::load_labels(&e.labelled_wallets_file) {
+            return Err(invalid(
+                "enrich.labelled_wallets_file",
+                problem,
+                "fix the entry it names, or leave the option empty for the built-in list",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Outcomes are computed from swap_events: the 24 h horizon plus its settle time must pass
+    /// before retention removes the rows it reads.
+    fn validate_outcomes(&self) -> Result<(), ConfigError> {
+        for (field, value) in [
+            (
+                "outcomes.fill_interval_secs",
+                self.outcomes.fill_interval_secs,
+            ),
+            ("outcomes.batch", self.outcomes.batch as u64),
+        ] {
+            if value == 0 {
+                return Err(invalid(
+                    field,
+                    "must be greater than 0",
+                    "set a positive number",
+                ));
+            }
+        }
+        if self.outcomes.settle_secs > 3_600 {
+            return Err(invalid(
+                "outcomes.settle_secs",
+                "is longer than an hour",
+                "use a few minutes at most (default 60)",
+            ));
+        }
+        if self.swap_store.retention_days < 2 {
+            return Err(invalid(
+                "swap_store.retention_days",
+                "must be at least 2: alert outcomes read the 24 hours after each alert, and rows \
+                 must not be deleted before the 24 h horizon is filled in",
+                "set retention_days = 2 or more (default 3)",
+            ));
+        }
         Ok(())
     }
 
@@ -685,6 +847,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_freshness()?;
         if self.detect.lease_renew_ms * 2 > self.detect.lease_ttl_ms {
             return Err(invalid(
                 "detect.lease_renew_ms",
@@ -706,6 +869,7 @@ impl Config {
                 "e.g. 500 (0 disables the filter)",
             ));
         }
+        self.validate_funding_trace()?;
         let rpc = self.enrich.rpc_url.expose();
         if !rpc.is_empty() && !is_http(rpc) {
             return Err(invalid(
@@ -900,6 +1064,10 @@ mod tests {
                 "venues[0].kind",
             ),
             ("[redis]\nurl = \"localhost:6379\"\n", "redis.url"),
+            (
+                "[alerts]\nmax_delivery_delay_secs = 5\n",
+                "alerts.max_delivery_delay_secs",
+            ),
             ("[detect]\nunknown_mcap = \"maybe\"\n", "detect.unknown_mcap"),
             ("[detect]\nlease_ttl_ms = 1000\nlease_renew_ms = 900\n", "detect.lease_renew_ms"),
             ("[alerts]\nclaim_secs = 5\nrequest_timeout_secs = 10\n", "alerts.claim_secs"),
@@ -910,6 +1078,9 @@ mod tests {
             ("[alerts]\nclaim_secs = 5\nrequest_timeout_secs = 10\n", "alerts.claim_secs"),
             ("[alerts]\ntelegram_chat_id = \"42\"\n", "alerts.telegram_chat_id"),
             ("[enrich]\nrpc_url = \"ftp://x\"\n", "enrich.rpc_url"),
+            ("[swap_store]\nretention_days = 1\n", "swap_store.retention_days"),
+            ("[outcomes]\nbatch = 0\n", "outcomes.batch"),
+            ("[outcomes]\nsettle_secs = 7200\n", "outcomes.settle_secs"),
         ];
         for (text, field) in cases {
             let err = Config::from_toml(text, "f", &env(&[]))

@@ -7,6 +7,9 @@
 //! - [`error_chain`]: one line from an error and its sources.
 //! - [`fake_geyser`]: a real Yellowstone gRPC server streaming deterministic fixture traffic (tests, demos).
 //! - [`geyser_source`]: the Yellowstone client: subscribe, decode, reconnect forever from a checkpoint.
+//! - [`backtest`]: replays stored swaps through the detector's windows, triggers and cooldowns in
+//!   memory.
+//! - [`outcomes`]: the detect role's filler of alert outcomes (what each alert's token did next).
 //! - [`alerting`]: the alert outbox's sender: message formats, Discord/Telegram delivery, retries.
 //! - [`actors`]: the actix actors and all their wiring (ingest, parser pool, counter writer, swap
 //!   store, acker, reclaimer, supervisor).
@@ -24,6 +27,7 @@
 
 pub mod actors;
 pub mod alerting;
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod detect;
@@ -36,6 +40,7 @@ pub mod http;
 pub mod ingest;
 pub mod logging;
 pub mod metrics;
+pub mod outcomes;
 pub mod pipeline;
 pub mod secret;
 pub mod store;

@@ -59,6 +59,10 @@ enum Command {
     },
     /// Backlog, pending per consumer, lags, rates, dead letters, HOT tokens and the last alerts.
     Status(cli::status::StatusArgs),
+    /// Which alerts a candidate trigger file would have sent on stored swaps, beside the running set.
+    Backtest(cli::backtest::BacktestArgs),
+    /// Per-trigger scoreboard of what tokens did after their alerts, and the latest alerts' outcomes.
+    Outcomes(cli::outcomes::OutcomesArgs),
     /// Measure the whole pipeline: fake feed → daemon → Redis + PostgreSQL.
     Bench(cli::bench::BenchArgs),
     /// Serve the bundled transactions over a real Yellowstone gRPC server (for demos, tests, bench).
@@ -95,6 +99,8 @@ fn main() -> ExitCode {
         Command::FakeGeyser(args) => fake_geyser(args),
         Command::Bench(args) => bench(args),
         Command::Status(args) => cli::status::run(args),
+        Command::Backtest(args) => cli::backtest::run(args),
+        Command::Outcomes(args) => cli::outcomes::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -131,31 +137,12 @@ fn bench(args: cli::bench::BenchArgs) -> anyhow::Result<i32> {
         .worker_threads(1)
         .enable_all()
         .build()?;
+    let json = args.json;
     let r = runtime.block_on(cli::bench::bench(args))?;
-    println!("transactions        {}", r.transactions);
-    println!(
-        "duration            {:.2} s (first XADD to last XACK)",
-        r.seconds
-    );
-    println!("throughput          {:.0} tx/s", r.throughput);
-    println!(
-        "latency p50 / p99   {:.1} ms / {:.1} ms (ingest XADD to XACK)",
-        r.p50_ms, r.p99_ms
-    );
-    println!(
-        "detection p50 / p99 {:.1} ms / {:.1} ms (commit to evaluation; {:.0} mint evaluations, {:.0} alerts)",
-        r.detect_p50_ms, r.detect_p99_ms, r.mints_evaluated, r.alerts_created
-    );
-    println!("peak RSS (daemon)   {:.1} MB", r.peak_rss_mb);
-    println!(
-        "Redis CPU           {:.2} us per transaction",
-        r.redis_usec_per_tx
-    );
-    for (name, calls, per_call, share) in &r.redis_top {
-        println!(
-            "  {name:<14} {calls:>10} calls {per_call:>9.2} us/call {:>5.1}%",
-            share * 100.0
-        );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", cli::bench::render(&r));
     }
     Ok(0)
 }

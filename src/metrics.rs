@@ -43,6 +43,7 @@ pub const TRIGGERS_ACTIVE: &str = "pocketwatcher_triggers_active";
 pub const TRIGGER_RELOADS: &str = "pocketwatcher_trigger_reloads_total";
 pub const ALERTS_SUPPRESSED: &str = "pocketwatcher_alerts_suppressed_total";
 pub const HOT_TOKENS: &str = "pocketwatcher_hot_tokens";
+pub const OUTCOMES_FILLED: &str = "pocketwatcher_alert_outcomes_filled_total";
 pub const RPC_REQUESTS: &str = "pocketwatcher_rpc_requests_total";
 
 // Alert delivery.
@@ -51,6 +52,7 @@ pub const ALERTS: &str = "pocketwatcher_alerts_total";
 pub const WEBHOOK_RETRIES: &str = "pocketwatcher_webhook_retries_total";
 pub const ALERT_DELIVERY_SECONDS: &str = "pocketwatcher_alert_delivery_seconds";
 pub const ALERT_DELIVERIES_PENDING: &str = "pocketwatcher_alert_deliveries_pending";
+pub const ALERT_DIGESTS: &str = "pocketwatcher_alert_digests_total";
 
 // Process and stores.
 pub const REDIS_SECONDS: &str = "pocketwatcher_redis_operation_seconds";
@@ -233,6 +235,11 @@ pub fn describe() {
     );
     describe_gauge!(HOT_TOKENS, Unit::Count, "Mints currently HOT");
     describe_counter!(
+        OUTCOMES_FILLED,
+        Unit::Count,
+        "Alert outcomes moved forward by a horizon (alert_outcomes updates)"
+    );
+    describe_counter!(
         RPC_REQUESTS,
         Unit::Count,
         "Solana JSON-RPC requests, by method and result"
@@ -245,7 +252,12 @@ pub fn describe() {
     describe_counter!(
         ALERTS,
         Unit::Count,
-        "Alert delivery outcomes, by channel and status (sent, failed)"
+        "Alert delivery outcomes, by channel and status (sent, failed, coalesced into a digest)"
+    );
+    describe_counter!(
+        ALERT_DIGESTS,
+        Unit::Count,
+        "Digest messages sent in place of alerts a rate limit would deliver too late, by channel"
     );
     describe_counter!(
         WEBHOOK_RETRIES,

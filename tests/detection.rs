@@ -427,6 +427,21 @@ async fn run_and_check(script: &Script, topology: Topology, detect: &str) -> Vec
     let mut system = System::start(script, expected[0].after - 1, topology, detect).await;
     let alerts = play(&mut system, script, &expected, &mut |_, _| {}).await;
     assert_alerts(&alerts, &expected);
+    // No RPC provider in these daemons: every alert records that the funding trace could not run
+    // (the Limited Analysis section) and which input was missing, with the CTO inputs (issue 11).
+    let intel = system.pg.psql(
+        &system.db,
+        "SELECT enrichment_degraded::text || '|' || (wallet_intel -> 'missing')::text || '|' || \
+         jsonb_array_length(wallet_intel -> 'cto_inputs') FROM alerts ORDER BY id",
+    );
+    let rows: Vec<&str> = intel.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(rows.len(), alerts.len(), "{intel}");
+    for line in rows {
+        assert_eq!(
+            line.trim(),
+            r#"true|["funding trace: no RPC configured"]|9"#
+        );
+    }
     system.geyser.shutdown().await;
     alerts
 }

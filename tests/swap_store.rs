@@ -65,7 +65,12 @@ async fn migrations_apply_once_and_reapply_as_noop() {
     let url = pg.url(&db);
 
     let names = migration_names();
-    assert_eq!(names.len(), 4, "{names:?}");
+    // Every directory under migrations/ is embedded (each wave adds its own).
+    let dirs = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert_eq!(names.len(), dirs, "{names:?}");
     assert_eq!(run_migrations(&url).await.unwrap(), names);
     assert_eq!(run_migrations(&url).await.unwrap(), Vec::<String>::new());
     assert_eq!(run_migrations(&url).await.unwrap(), Vec::<String>::new());
@@ -75,10 +80,15 @@ async fn migrations_apply_once_and_reapply_as_noop() {
         "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables \
          WHERE table_schema = 'public' AND table_name NOT LIKE '\\_\\_%'",
     );
-    assert_eq!(
-        tables,
-        "alert_deliveries,alerts,swap_events,token_profiles,wallet_profiles"
-    );
+    for table in [
+        "alert_deliveries",
+        "alerts",
+        "swap_events",
+        "token_profiles",
+        "wallet_profiles",
+    ] {
+        assert!(tables.split(',').any(|t| t == table), "{table} in {tables}");
+    }
     let swap_indexes = pg.psql(
         &db,
         "SELECT count(*) FROM pg_indexes WHERE tablename = 'swap_events'",

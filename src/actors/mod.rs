@@ -174,6 +174,11 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
             shutdown_rx.clone(),
         )?;
         specs.extend(detect.specs);
+        specs.push(crate::outcomes::filler::child(
+            crate::outcomes::filler::Filler::from_config(&config, postgres.clone()),
+            detect.leader.clone(),
+            shutdown_rx.clone(),
+        ));
         detector_done = Some(detect.done.clone());
         let (flushed_tx, flushed_rx) = watch::channel(false);
         let sender = crate::alerting::children(

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use super::format::{discord_body, telegram_body};
+use super::format::{discord_body, discord_digest_body, telegram_body, telegram_digest_body};
+use super::freshness::DigestSummary;
 use crate::config::AlertsConfig;
 use crate::domain::alert::Alert;
 use crate::secret::Secret;
@@ -157,16 +158,29 @@ impl ChatClient {
         self.scrub_outcome(outcome)
     }
 
+    /// One attempt at delivering a digest of waiting alerts to `channel`.
+    pub async fn send_digest(&self, channel: Channel, digest: &DigestSummary) -> Outcome {
+        let outcome = match channel {
+            Channel::Discord => self.post_discord(discord_digest_body(digest)).await,
+            Channel::Telegram => {
+                let body = telegram_digest_body(digest, &self.telegram_chat_id);
+                self.post_telegram(body).await
+            }
+        };
+        self.scrub_outcome(outcome)
+    }
+
     async fn send_discord(&self, alert: &Alert) -> Outcome {
+        self.post_discord(discord_body(alert)).await
+    }
+
+    async fn post_discord(&self, body: serde_json::Value) -> Outcome {
         if self.discord_url.is_empty() {
             return Outcome::Permanent {
                 error: "discord is not configured".into(),
             };
         }
-        let request = self
-            .http
-            .post(self.discord_url.expose())
-            .json(&discord_body(alert));
+        let request = self.http.post(self.discord_url.expose()).json(&body);
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -183,6 +197,11 @@ impl ChatClient {
     }
 
     async fn send_telegram(&self, alert: &Alert) -> Outcome {
+        self.post_telegram(telegram_body(alert, &self.telegram_chat_id))
+            .await
+    }
+
+    async fn post_telegram(&self, body: serde_json::Value) -> Outcome {
         if self.telegram_token.is_empty() || self.telegram_chat_id.is_empty() {
             return Outcome::Permanent {
                 error: "telegram is not configured".into(),
@@ -193,10 +212,7 @@ impl ChatClient {
             self.telegram_api_base,
             self.telegram_token.expose()
         );
-        let request = self
-            .http
-            .post(url)
-            .json(&telegram_body(alert, &self.telegram_chat_id));
+        let request = self.http.post(url).json(&body);
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();

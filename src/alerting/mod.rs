@@ -14,6 +14,7 @@
 
 pub mod channel;
 pub mod format;
+pub mod freshness;
 pub mod rate_limit;
 pub mod retry;
 pub mod sample;

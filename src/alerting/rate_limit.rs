@@ -1,6 +1,12 @@
-//! A sliding-window rate limit per channel: at most `limit` requests in any `window`. A message
-//! over the limit waits in the outbox for the next free slot; nothing is dropped (the reference
-//! skipped alerts over its fixed per-minute window).
+//! A sliding-window rate limit per channel: at most `limit` requests in any `window`, paced at
+//! one per `window / limit` (the channel's interval). A message over the limit waits in the
+//! outbox for the next free slot; nothing is dropped (the reference skipped alerts over its fixed
+//! per-minute window).
+//!
+//! Why paced rather than bursting the whole window's allowance: a burst of `limit` messages
+//! closes the channel for a whole window, so an alert arriving just after it waits a window; paced,
+//! the next slot is never more than one interval away, which is what lets the freshness bound
+//! (`alerts.max_delivery_delay_secs`) promise "the bound plus one interval".
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -9,6 +15,7 @@ use std::time::{Duration, Instant};
 pub struct RateLimiter {
     limit: usize,
     window: Duration,
+    interval: Duration,
     sent: VecDeque<Instant>,
     /// Set by a 429: nothing is sent before this.
     paused_until: Option<Instant>,
@@ -19,6 +26,7 @@ impl RateLimiter {
         RateLimiter {
             limit: limit.max(1) as usize,
             window,
+            interval: window / limit.max(1),
             sent: VecDeque::new(),
             paused_until: None,
         }
@@ -39,11 +47,25 @@ impl RateLimiter {
         self.forget_old(now);
         let by_window = (self.sent.len() >= self.limit)
             .then(|| self.sent[self.sent.len() - self.limit] + self.window);
+        let by_pace = self
+            .sent
+            .back()
+            .map(|last| *last + self.interval)
+            .filter(|at| *at > now);
+        let by_window = match (by_window, by_pace) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         let by_pause = self.paused_until.filter(|p| *p > now);
         match (by_window, by_pause) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The pace: one request per this long (`window / limit`).
+    pub fn interval(&self) -> Duration {
+        self.interval
     }
 
     /// Counts a request made at `now` (whatever its answer: the service counts it too).
@@ -67,14 +89,39 @@ mod tests {
         let t0 = Instant::now();
         let w = Duration::from_secs(60);
         let mut l = RateLimiter::new(2, w);
+        assert_eq!(l.interval(), Duration::from_secs(30));
         assert_eq!(l.next_slot(t0), None);
         l.record(t0);
-        assert_eq!(l.next_slot(t0 + Duration::from_secs(1)), None);
-        l.record(t0 + Duration::from_secs(10));
-        assert_eq!(l.next_slot(t0 + Duration::from_secs(11)), Some(t0 + w));
-        assert_eq!(l.next_slot(t0 + w), None);
-        l.record(t0 + w);
-        assert_eq!(l.next_slot(t0 + w), Some(t0 + Duration::from_secs(10) + w));
+        assert_eq!(l.next_slot(t0 + Duration::from_secs(30)), None);
+        l.record(t0 + Duration::from_secs(40));
+        assert_eq!(
+            l.next_slot(t0 + Duration::from_secs(41)),
+            Some(t0 + w + Duration::from_secs(10))
+        );
+        l.record(t0 + Duration::from_secs(70));
+        assert_eq!(
+            l.next_slot(t0 + Duration::from_secs(71)),
+            Some(t0 + Duration::from_secs(100))
+        );
+    }
+
+    #[test]
+    fn requests_are_paced_one_interval_apart() {
+        let t0 = Instant::now();
+        let mut l = RateLimiter::new(30, Duration::from_secs(60));
+        l.record(t0);
+        assert_eq!(l.next_slot(t0), Some(t0 + Duration::from_secs(2)));
+        assert_eq!(l.next_slot(t0 + Duration::from_secs(2)), None);
+        // Paced, the window never binds: 30 requests span 58 s.
+        for i in 1..30 {
+            let at = t0 + Duration::from_secs(2 * i);
+            assert_eq!(l.next_slot(at), None, "request {i}");
+            l.record(at);
+        }
+        assert_eq!(
+            l.next_slot(t0 + Duration::from_secs(58)),
+            Some(t0 + Duration::from_secs(60))
+        );
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub fn sample_alert(created_at_ms: i64) -> Alert {
         token_image: Some("https://img.example/cabal.png".into()),
         created_at_ms,
         test: false,
+        track_record: None,
+        wallet_intel: None,
     }
 }
 

@@ -3,6 +3,10 @@
 //! then sleep until woken (the detector stored an alert), until a retry or rate-limit slot is
 //! due, or for `poll_interval_ms`.
 //!
+//! The freshness bound: before each message, when sending the channel's due deliveries one per
+//! rate-limit interval would deliver one of them later than `max_delivery_delay_secs`, all of
+//! them go out as one digest instead (`freshness`), and are recorded as coalesced into it.
+//!
 //! It acts only while the leader flag is true (the detector-lease holder sends, so rate limits
 //! hold across processes), and on shutdown it finishes the request in flight, records it, and
 //! claims nothing more. Everything else is in Postgres: a sender that dies mid-send leaves a
@@ -18,13 +22,15 @@ use tokio::sync::{watch, Notify};
 use tracing::{error, info, warn};
 
 use super::channel::{Channel, ChannelError, ChatClient, Outcome};
+use super::freshness::{lookahead, must_coalesce, DigestEntry, DigestSummary};
 use super::rate_limit::RateLimiter;
 use super::retry::{decide, jitter, Decision, RetryPolicy};
 use crate::actors::messages::Heartbeat;
 use crate::config::AlertsConfig;
 use crate::metrics as m;
 use crate::store::postgres::alerts::{
-    claim_due, pending_counts, record_delivery, ClaimedDelivery, DeliveryUpdate,
+    claim_due, pending_counts, record_delivery, record_digest, waiting_created_at, ClaimedDelivery,
+    DeliveryUpdate,
 };
 use crate::store::postgres::{PgError, PgPool};
 
@@ -33,6 +39,12 @@ pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// Slack added to a retry's local wake-up time so that the row is due when the sender looks.
 const WAKE_MARGIN: Duration = Duration::from_millis(20);
+
+/// Most deliveries one digest covers (a larger backlog makes another digest one interval later).
+const DIGEST_MAX_MEMBERS: i64 = 5_000;
+
+/// Time allowed for one request when predicting whether an alert will be on time.
+const SEND_TIME: Duration = Duration::from_millis(500);
 
 /// Everything a sender needs; cloned for every (re)start.
 #[derive(Clone)]
@@ -94,6 +106,10 @@ pub struct DeliveryCounters {
     sent: [AtomicU64; 2],
     failed: [AtomicU64; 2],
     retried: [AtomicU64; 2],
+    /// Deliveries covered by a digest that was sent.
+    coalesced: [AtomicU64; 2],
+    /// Digest messages sent.
+    digests: [AtomicU64; 2],
     /// Outcomes not recorded because the claim had been taken over.
     claims_lost: AtomicU64,
     /// Turns of the loop (a pass over the outbox when leader, a check of the flags otherwise).
@@ -117,6 +133,12 @@ impl DeliveryCounters {
     pub fn retried(&self, channel: Channel) -> u64 {
         self.retried[slot(channel)].load(Ordering::Relaxed)
     }
+    pub fn coalesced(&self, channel: Channel) -> u64 {
+        self.coalesced[slot(channel)].load(Ordering::Relaxed)
+    }
+    pub fn digests(&self, channel: Channel) -> u64 {
+        self.digests[slot(channel)].load(Ordering::Relaxed)
+    }
     pub fn claims_lost(&self) -> u64 {
         self.claims_lost.load(Ordering::Relaxed)
     }
@@ -131,6 +153,7 @@ impl DeliveryCounters {
 pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
     let client = ChatClient::new(&s.alerts)?;
     let policy = RetryPolicy::from_config(&s.alerts);
+    let bound = Duration::from_secs(s.alerts.max_delivery_delay_secs.max(1));
     let mut lanes: Vec<Lane> = client
         .channels()
         .into_iter()
@@ -142,6 +165,7 @@ pub async fn run_sender(mut s: SenderSetup) -> Result<(), ChannelError> {
             Lane {
                 channel,
                 limiter: RateLimiter::new(per_window, s.rate_window),
+                bound,
             }
         })
         .collect();
@@ -237,6 +261,8 @@ impl<'a> Pass<'a> {
 struct Lane {
     channel: Channel,
     limiter: RateLimiter,
+    /// `alerts.max_delivery_delay_secs`.
+    bound: Duration,
 }
 
 impl Lane {
@@ -251,6 +277,16 @@ impl Lane {
             }
             if let Some(at) = self.limiter.next_slot(Instant::now()) {
                 return earliest(wake, at);
+            }
+            match self.needs_digest(pass).await {
+                Ok(true) => {
+                    if let Some(retry_at) = self.send_digest(pass).await {
+                        wake = earliest(wake, retry_at);
+                    }
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => postgres_error("waiting_deliveries", &e),
             }
             let claimed = match claim_due(pass.pool, &[self.channel.name()], 1, pass.claim).await {
                 Ok(claimed) => claimed,
@@ -311,6 +347,100 @@ impl Lane {
                 }
             };
         }
+    }
+
+    /// Whether sending the channel's due deliveries one per interval would deliver one of them
+    /// later than the freshness bound.
+    async fn needs_digest(&self, pass: &Pass<'_>) -> Result<bool, PgError> {
+        let interval = self.limiter.interval();
+        let limit = i64::try_from(lookahead(interval, self.bound)).unwrap_or(i64::MAX);
+        let created = waiting_created_at(pass.pool, self.channel.name(), limit).await?;
+        let now = now_ms();
+        let ages: Vec<Duration> = created
+            .iter()
+            .map(|c| Duration::from_millis(u64::try_from(now.saturating_sub(*c)).unwrap_or(0)))
+            .collect();
+        Ok(must_coalesce(&ages, interval, self.bound, SEND_TIME))
+    }
+
+    /// Claims every due delivery of the channel and sends them as one digest message (one
+    /// rate-limit slot). Sent: the deliveries become 'coalesced' into the digest. Not sent: each
+    /// delivery gets the retry or failure the digest's answer calls for, as a message of its own
+    /// would. Returns when to look again for a retry.
+    async fn send_digest(&mut self, pass: &Pass<'_>) -> Option<Instant> {
+        let channel = self.channel.name();
+        let members = match claim_due(pass.pool, &[channel], DIGEST_MAX_MEMBERS, pass.claim).await {
+            Ok(members) => members,
+            Err(e) => {
+                postgres_error("claim_deliveries", &e);
+                return None;
+            }
+        };
+        if members.is_empty() {
+            return None;
+        }
+        let entries: Vec<DigestEntry> = members
+            .iter()
+            .map(|m| DigestEntry {
+                alert_id: m.alert.id.unwrap_or_default(),
+                mint: m.alert.mint.clone(),
+                symbol: m.alert.token_symbol.clone(),
+                trigger: m.alert.trigger_name.clone(),
+                created_at_ms: m.alert.created_at_ms,
+            })
+            .collect();
+        let summary = DigestSummary::of(&entries);
+        self.limiter.record(Instant::now());
+        let outcome = pass.client.send_digest(self.channel, &summary).await;
+        if let Outcome::RateLimited { retry_after, .. } = &outcome {
+            self.limiter.pause_until(Instant::now() + *retry_after);
+        }
+        if outcome == Outcome::Sent {
+            let recorded = record_digest_with_retries(pass.pool, channel, &members).await;
+            let now = now_ms();
+            match recorded {
+                Ok((digest_id, covered)) => {
+                    metrics::counter!(m::ALERT_DIGESTS, "channel" => channel).increment(1);
+                    metrics::counter!(m::ALERTS, "channel" => channel, "status" => "coalesced")
+                        .increment(covered as u64);
+                    for member in &members {
+                        let age_ms = now.saturating_sub(member.alert.created_at_ms).max(0);
+                        metrics::histogram!(m::ALERT_DELIVERY_SECONDS, "channel" => channel)
+                            .record(age_ms as f64 / 1000.0);
+                    }
+                    pass.counters.digests[slot(self.channel)].fetch_add(1, Ordering::Relaxed);
+                    pass.counters.coalesced[slot(self.channel)]
+                        .fetch_add(covered as u64, Ordering::Relaxed);
+                    info!(
+                        channel,
+                        digest_id,
+                        alerts = covered,
+                        oldest_age_s = (now - summary.oldest_ms) / 1000,
+                        "waiting alerts sent as one digest (freshness bound)"
+                    );
+                }
+                Err(e) => {
+                    postgres_error("record_digest", &e);
+                    warn!(channel, error = %e, "digest sent but not recorded; its alerts are retried after their claims expire");
+                }
+            }
+            return None;
+        }
+        // Not sent: every member is answered as its own message would be.
+        let mut wake = None;
+        for member in &members {
+            let attempt = u32::try_from(member.attempts.max(1)).unwrap_or(u32::MAX);
+            let decision = decide(&outcome, attempt, &pass.policy, jitter());
+            if let Decision::RetryAfter(after) = decision {
+                let at = Instant::now() + after + WAKE_MARGIN;
+                wake = Some(wake.map_or(at, |w: Instant| w.min(at)));
+            }
+            let update = self.account(member, &outcome, &decision);
+            if let Err(e) = record_with_retries(pass.pool, member, &update).await {
+                postgres_error("record_delivery", &e);
+            }
+        }
+        wake
     }
 
     /// Metrics and logs of one attempt; the row update it calls for.
@@ -387,6 +517,26 @@ async fn record_with_retries(
         match record_delivery(pool, delivery, update).await {
             Err(e) if e.is_retryable() && tries < 4 => {
                 postgres_error("record_delivery", &e);
+                tries += 1;
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn record_digest_with_retries(
+    pool: &PgPool,
+    channel: &str,
+    members: &[ClaimedDelivery],
+) -> Result<(i64, usize), PgError> {
+    let mut delay = Duration::from_millis(200);
+    let mut tries = 0;
+    loop {
+        match record_digest(pool, channel, members).await {
+            Err(e) if e.is_retryable() && tries < 4 => {
+                postgres_error("record_digest", &e);
                 tries += 1;
                 tokio::time::sleep(delay).await;
                 delay *= 2;

@@ -19,13 +19,15 @@ use super::evaluate::{evaluate, top_buyers, Candidate};
 use super::triggers_file::Triggers;
 use crate::config::DetectConfig;
 use crate::domain::alert::{Alert, TopBuyer};
-use crate::domain::clusters::{clusters_from_groups, linked_stats, summary};
+use crate::domain::alert_policy::{AlertPolicy, Cooldown, MCAP_RECHECK_SECS};
+use crate::domain::clusters::{linked_stats, summary};
 use crate::domain::counters::minute_of;
 use crate::domain::cto::{score, CtoInput};
 use crate::domain::windows::{MetricKind, WindowClass};
 use crate::metrics as m;
 use crate::store::postgres::PgPool;
 use crate::store::redis::alert_claim::{self, AlertClaim, ClaimOutcome};
+use crate::store::redis::detect_index;
 use crate::store::redis::keys;
 use crate::store::redis::lease::Lease;
 use crate::store::redis::windows;
@@ -35,9 +37,6 @@ const TOUCHED_PER_CYCLE: usize = 20_000;
 
 /// How long shutdown waits for decisions under way (enrichment may wait on the RPC provider).
 const SHUTDOWN_DECISION_WAIT: Duration = Duration::from_secs(10);
-
-/// A match skipped for its market cap is looked at again after this long.
-const MCAP_RECHECK_SECS: u64 = 60;
 
 /// Everything the detector needs; shared by its tasks.
 pub struct Detector {
@@ -99,6 +98,14 @@ impl Detector {
 
     fn token(&self) -> Option<String> {
         self.leader.borrow().clone()
+    }
+
+    /// The cooldown and HOT rules the backtest applies too.
+    fn policy(&self) -> AlertPolicy {
+        AlertPolicy {
+            cooldown_secs: self.config.cooldown_secs,
+            hot_ttl_secs: self.config.hot_ttl_secs,
+        }
     }
 
     fn stopping(&self) -> bool {
@@ -219,22 +226,9 @@ pub async fn evaluate_loop(d: Arc<Detector>, alive: Arc<std::sync::atomic::Atomi
     }
 }
 
-/// The chain's "now": the newest block time committed (None before the first commit).
-async fn chain_clock(conn: &mut deadpool_redis::Connection) -> redis::RedisResult<Option<i64>> {
-    let t: Option<f64> = redis::cmd("ZSCORE")
-        .arg(keys::CHAIN_CLOCK)
-        .arg(keys::CHAIN_CLOCK_MEMBER)
-        .query_async(conn)
-        .await?;
-    Ok(t.map(|t| t as i64))
-}
-
 async fn event_cycle(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> {
     let mut conn = d.redis.get().await.map_err(|e| e.to_string())?;
-    let popped: Vec<(String, f64)> = redis::cmd("ZPOPMIN")
-        .arg(keys::TOUCHED_MINTS)
-        .arg(TOUCHED_PER_CYCLE)
-        .query_async(&mut conn)
+    let popped = detect_index::pop_touched(&mut conn, TOUCHED_PER_CYCLE)
         .await
         .map_err(|e| e.to_string())?;
     if popped.is_empty() {
@@ -245,7 +239,10 @@ async fn event_cycle(d: &Arc<Detector>, script: &redis::Script) -> Result<(), St
         metrics::histogram!(m::DETECTION_DELAY_SECONDS)
             .record(((now_ms - touched_ms) / 1000.0).max(0.0));
     }
-    let Some(now) = chain_clock(&mut conn).await.map_err(|e| e.to_string())? else {
+    let Some(now) = detect_index::chain_clock(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
         return Ok(());
     };
     let mints: Vec<String> = popped.into_iter().map(|(mint, _)| mint).collect();
@@ -258,50 +255,29 @@ async fn sweep(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> 
     flush_pending(d).await;
     let mut conn = d.redis.get().await.map_err(|e| e.to_string())?;
     let now_ms = crate::actors::context::now_ms();
-    let expired: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-        .arg(keys::HOT_MINTS)
-        .arg("-inf")
-        .arg(now_ms)
-        .query_async(&mut conn)
+    let (expired, hot) = detect_index::expire_hot(&mut conn, now_ms)
         .await
         .map_err(|e| e.to_string())?;
     if !expired.is_empty() {
-        // The same bound, not the list: a mint re-alerted meanwhile has a later score and stays.
-        let _: () = redis::cmd("ZREMRANGEBYSCORE")
-            .arg(keys::HOT_MINTS)
-            .arg("-inf")
-            .arg(now_ms)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
         info!(mints = expired.len(), "HOT expired: back to COLD");
         d.enricher.mark_cold(&expired).await;
     }
-    let hot: u64 = redis::cmd("ZCARD")
-        .arg(keys::HOT_MINTS)
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
     metrics::gauge!(m::HOT_TOKENS).set(hot as f64);
 
-    let Some(now) = chain_clock(&mut conn).await.map_err(|e| e.to_string())? else {
+    let Some(now) = detect_index::chain_clock(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
         return Ok(());
     };
     // Mints idle for longer than the longest window (plus margin) can no longer fire.
-    let _: () = redis::cmd("ZREMRANGEBYSCORE")
-        .arg(keys::ACTIVE_MINTS)
-        .arg("-inf")
-        .arg(now - WindowClass::OneHour.seconds() - 600)
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mints: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-        .arg(keys::ACTIVE_MINTS)
-        .arg(now - d.config.sweep_lookback_secs as i64)
-        .arg("+inf")
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mints = detect_index::active_mints(
+        &mut conn,
+        now - WindowClass::OneHour.seconds() - 600,
+        now - d.config.sweep_lookback_secs as i64,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if mints.is_empty() {
         return Ok(());
     }
@@ -339,18 +315,19 @@ async fn decide_all(
     let mut pipe = redis::pipe();
     for c in &candidates {
         for t in &c.matching {
-            pipe.cmd("EXISTS").arg(keys::cooldown(&c.mint, t));
+            pipe.cmd("PTTL").arg(keys::cooldown(&c.mint, t));
         }
     }
-    let cooling: Vec<bool> = pipe.query_async(conn).await.map_err(|e| e.to_string())?;
-    let mut cooling = cooling.into_iter();
+    let pttl: Vec<i64> = pipe.query_async(conn).await.map_err(|e| e.to_string())?;
+    let wall_now_ms = crate::actors::context::now_ms() as i64;
+    let mut pttl = pttl.into_iter();
     for c in candidates {
-        let free: Vec<bool> = c
+        let cooldowns: Vec<Cooldown> = c
             .matching
             .iter()
-            .map(|_| !cooling.next().unwrap_or(true))
+            .map(|_| Cooldown::from_pttl(wall_now_ms, pttl.next().unwrap_or(-1)))
             .collect();
-        let Some(i) = free.iter().position(|f| *f) else {
+        let Some(i) = d.policy().select(&cooldowns, wall_now_ms) else {
             metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "cooldown").increment(1);
             continue;
         };
@@ -432,14 +409,50 @@ async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
     let top: Vec<(String, u64)> = top_buyers(&c.windows, window).to_vec();
     let wallets: Vec<String> = top.iter().map(|(w, _)| w.clone()).collect();
     let volumes: Vec<u64> = top.iter().map(|(_, v)| *v).collect();
-    let groups = d
+    let window_buy_lamports = match window {
+        WindowClass::FiveMinutes => c.windows.five_minutes.counts.buy_lamports,
+        WindowClass::OneHour => c.windows.one_hour.counts.buy_lamports,
+    };
+    let intel = d
         .enricher
-        .linked_groups(&c.mint, window_start, &wallets)
+        .wallet_intel(
+            &c.mint,
+            window_start,
+            &wallets,
+            &volumes,
+            window_buy_lamports,
+        )
         .await;
-    let clusters = clusters_from_groups(&wallets, &volumes, &groups);
+    let clusters = intel.clusters.clone();
     let (linked, largest) = linked_stats(&clusters);
+    let mut full_metrics = c.metrics;
+    for values in [&mut full_metrics.five_minutes, &mut full_metrics.one_hour] {
+        values.largest_cluster_share = intel.largest_cluster_share;
+        values.funded_by_same_source_pct = intel.funded_by_same_source_pct;
+    }
+    if trigger.needs_wallets() && !trigger.matches(&full_metrics) {
+        // The wallet conditions do not hold (or are unknown): no alert; checked again after a
+        // short pause (the trace is cached by then, so the recheck costs no RPC request).
+        metrics::counter!(m::ALERTS_SUPPRESSED, "reason" => "wallet_conditions").increment(1);
+        if let Ok(mut conn) = d.redis.get().await {
+            let _: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(keys::cooldown(&c.mint, trigger_name))
+                .arg("wallet_conditions")
+                .arg("NX")
+                .arg("EX")
+                .arg(MCAP_RECHECK_SECS)
+                .query_async(&mut conn)
+                .await;
+        }
+        return;
+    }
+    let reason = if trigger.needs_wallets() {
+        trigger.reason(&full_metrics)
+    } else {
+        reason
+    };
     let values = c.metrics.window(window);
-    let cto = score(&CtoInput {
+    let cto_input = CtoInput {
         top_3_share: values.get(MetricKind::Top3BuyersVolumeShare),
         buy_count: values.get(MetricKind::BuyCount),
         unique_buyers: values.get(MetricKind::UniqueBuyers),
@@ -449,7 +462,10 @@ async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
         top_buyers: top.len(),
         linked_buyers: linked,
         largest_cluster: largest,
-    });
+    };
+    let cto = score(&cto_input);
+    let mut intel = intel;
+    intel.cto_inputs = cto_input.named();
     let venue = d.enricher.venue(&c.mint, window_start).await;
     let created_at_ms = crate::actors::context::now_ms() as i64;
     let alert = Alert {
@@ -484,6 +500,8 @@ async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
         token_image: None,
         created_at_ms,
         test: false,
+        track_record: None,
+        wallet_intel: Some(intel),
     };
     let dedup_key = format!("{}:{}:{}", c.mint, trigger_name, created_at_ms);
     let payload = match rmp_serde::to_vec_named(&alert) {
@@ -496,13 +514,13 @@ async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
     let Some(token) = d.token() else {
         return;
     };
-    let hot_until_ms = created_at_ms as u64 + d.config.hot_ttl_secs * 1000;
+    let hot_until_ms = d.policy().hot_until_ms(created_at_ms).max(0) as u64;
     let claim = AlertClaim {
         lease_token: &token,
         mint: &c.mint,
         trigger: trigger_name,
         dedup_key: &dedup_key,
-        cooldown_secs: d.config.cooldown_secs,
+        cooldown_secs: d.policy().cooldown_secs() as u64,
         hot_until_ms,
         chain_now: now,
         payload: &payload,

@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
+use super::funding::{FundingTracer, TraceOutcome};
 use super::rpc::{RpcClient, TokenSupply};
 use crate::config::EnrichConfig;
+use crate::domain::clusters::{clusters_from_groups, largest_share, WalletIntel};
+use crate::domain::funding::{funding_groups, same_source_share};
 use crate::metrics as m;
 use crate::store::postgres::tokens;
 use crate::store::postgres::PgPool;
@@ -25,6 +28,8 @@ pub struct Market {
 }
 
 pub struct Enricher {
+    /// Shared with the trace tasks that outlive an alert's latency budget.
+    tracer: std::sync::Arc<FundingTracer>,
     postgres: PgPool,
     redis: deadpool_redis::Pool,
     rpc: RpcClient,
@@ -36,6 +41,11 @@ pub struct Enricher {
 impl Enricher {
     pub fn new(postgres: PgPool, redis: deadpool_redis::Pool, config: &EnrichConfig) -> Self {
         Enricher {
+            tracer: std::sync::Arc::new(FundingTracer::new(
+                postgres.clone(),
+                redis.clone(),
+                config,
+            )),
             postgres,
             redis,
             rpc: RpcClient::new(config),
@@ -177,6 +187,63 @@ impl Enricher {
                 warn!(error = %e, "cannot read linked wallets");
                 Vec::new()
             })
+    }
+
+    /// Clusters of `wallets` (bundles from the stored swaps, shared funders and fee payers from
+    /// the funding trace) and the wallet metrics, waiting for the trace at most
+    /// `enrich.max_wait_ms`: a trace still running then finishes in the background (its results
+    /// land in the `wallet_profiles` cache) and the alert says what it lacked.
+    pub async fn wallet_intel(
+        &self,
+        mint: &str,
+        since: i64,
+        wallets: &[String],
+        volumes: &[u64],
+        window_buy_lamports: u64,
+    ) -> WalletIntel {
+        let tracer = self.tracer.clone();
+        let buyers = wallets.to_vec();
+        let task = tokio::spawn(async move { tracer.trace(&buyers).await });
+        let wait = Duration::from_millis(self.config.max_wait_ms.max(1));
+        let mut missing = Vec::new();
+        let trace = match tokio::time::timeout(wait, task).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                warn!(error = %e, "funding trace task failed");
+                missing.push("funding trace: failed".to_string());
+                TraceOutcome::default()
+            }
+            Err(_) => {
+                missing.push(format!(
+                    "funding trace: still running after {} ms (recorded later)",
+                    self.config.max_wait_ms
+                ));
+                TraceOutcome::default()
+            }
+        };
+        if let Some(reason) = &trace.missing {
+            missing.push(format!("funding trace: {reason}"));
+        }
+        let mut groups = self.linked_groups(mint, since, wallets).await;
+        let chains = if trace.chains.len() == wallets.len() {
+            trace.chains
+        } else {
+            vec![Default::default(); wallets.len()]
+        };
+        groups.extend(funding_groups(wallets, &chains));
+        let clusters = clusters_from_groups(wallets, volumes, &groups);
+        WalletIntel {
+            largest_cluster_share: largest_share(&clusters, window_buy_lamports),
+            funded_by_same_source_pct: same_source_share(wallets, &chains),
+            funding: wallets
+                .iter()
+                .zip(&chains)
+                .map(|(w, c)| (w.clone(), c.funders.clone(), c.source.clone()))
+                .collect(),
+            clusters,
+            missing,
+            cto_inputs: Vec::new(),
+        }
     }
 
     pub async fn mark_hot(&self, mint: &str, reason: &str) {

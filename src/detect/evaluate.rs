@@ -12,7 +12,8 @@ use crate::store::redis::windows::{
 };
 
 /// A mint whose windows match at least one trigger, with every matching trigger in evaluation
-/// order (the caller alerts on the first one not in cooldown).
+/// order (the caller alerts on the first one not in cooldown). A trigger with wallet conditions
+/// is listed when its other conditions hold; the decision checks the wallet ones after tracing.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub mint: String,
@@ -78,7 +79,10 @@ pub async fn evaluate<C: ConnectionLike>(
             .zip(&detailed)
             .filter_map(|((mint, ts), w)| {
                 let m = metrics_of(w);
-                let hit: Vec<&Trigger> = ts.into_iter().filter(|t| t.matches(&m)).collect();
+                let hit: Vec<&Trigger> = ts
+                    .into_iter()
+                    .filter(|t| t.matches_before_wallets(&m))
+                    .collect();
                 (!hit.is_empty()).then_some((mint, hit))
             })
             .collect();
@@ -91,7 +95,7 @@ pub async fn evaluate<C: ConnectionLike>(
             let metrics = metrics_of(&windows);
             let matching: Vec<String> = ts
                 .into_iter()
-                .filter(|t| t.matches(&metrics))
+                .filter(|t| t.matches_before_wallets(&metrics))
                 .map(|t| t.name.clone())
                 .collect();
             if !matching.is_empty() {

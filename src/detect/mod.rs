@@ -8,6 +8,7 @@
 pub mod detector;
 pub mod enrich;
 pub mod evaluate;
+pub mod funding;
 pub mod rpc;
 pub mod triggers_file;
 

@@ -55,6 +55,23 @@ pub struct Alert {
     pub created_at_ms: i64,
     /// A clearly marked test message (`pocketwatcher alert-test`), not a detection.
     pub test: bool,
+    /// The trigger's last-30-day track record ("2× within 1 h: 7 of 31"), read from
+    /// `alert_outcomes` when the alert is sent; None below 5 scored alerts.
+    #[serde(default)]
+    pub track_record: Option<String>,
+    /// Clusters, funding chains and missing inputs of the buyers (None for alerts decided before
+    /// the funding trace existed).
+    #[serde(default)]
+    pub wallet_intel: Option<super::clusters::WalletIntel>,
+}
+
+impl Alert {
+    /// The inputs the analysis lacked (the Limited Analysis section), empty when complete.
+    pub fn missing_inputs(&self) -> &[String] {
+        self.wallet_intel
+            .as_ref()
+            .map_or(&[], |w| w.missing.as_slice())
+    }
 }
 
 impl Alert {
@@ -149,6 +166,8 @@ mod tests {
             token_image: None,
             created_at_ms: 0,
             test: false,
+            track_record: None,
+            wallet_intel: None,
         };
         let json = alert.metrics_json();
         assert_eq!(json["buy_sell_ratio_5m"], "inf");

@@ -57,7 +57,7 @@ impl UnionFind {
 }
 
 /// Wallets found to act together, with their combined buy volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cluster {
     /// In the order the wallets were given.
     pub members: Vec<String>,
@@ -173,6 +173,63 @@ pub fn linked_stats(clusters: &[Cluster]) -> (usize, usize) {
     let linked = clusters.iter().map(Cluster::size).filter(|&n| n >= 2).sum();
     let largest = clusters.iter().map(Cluster::size).max().unwrap_or(0);
     (linked, largest)
+}
+
+/// What an alert learned about its buyers (stored with it, `alerts.wallet_intel`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WalletIntel {
+    /// Clusters of the top buyers, largest volume first.
+    pub clusters: Vec<Cluster>,
+    /// Largest cluster's buy volume over the window's buy volume, in [0, 1] (None without buys).
+    pub largest_cluster_share: Option<f64>,
+    /// Largest share of the buyers funded by one unlabelled wallet (None when no funding is
+    /// known).
+    pub funded_by_same_source_pct: Option<f64>,
+    /// Per buyer: its unlabelled funders nearest first, and the labelled source it ended at.
+    pub funding: Vec<(String, Vec<String>, Option<String>)>,
+    /// Inputs that could not be computed ("funding trace: RPC budget spent"); non-empty shows the
+    /// alert's Limited Analysis section.
+    pub missing: Vec<String>,
+    /// The CTO score's inputs by name (see [`super::cto::CtoInput::named`]); infinities as
+    /// strings in JSON.
+    #[serde(default, with = "named_numbers")]
+    pub cto_inputs: Vec<(String, f64)>,
+}
+
+/// `(name, number)` pairs with infinities and NaN as strings (JSON numbers cannot hold them).
+mod named_numbers {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::domain::alert::{json_to_number, number_to_json};
+
+    pub fn serialize<S: Serializer>(v: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(&str, serde_json::Value)> = v
+            .iter()
+            .map(|(n, x)| (n.as_str(), number_to_json(*x)))
+            .collect();
+        pairs.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, f64)>, D::Error> {
+        let pairs: Vec<(String, serde_json::Value)> = Vec::deserialize(d)?;
+        Ok(pairs
+            .into_iter()
+            .filter_map(|(n, v)| json_to_number(&v).map(|x| (n, x)))
+            .collect())
+    }
+}
+
+/// The largest cluster's share of `window_buy_lamports` (None when the window has no buys).
+pub fn largest_share(clusters: &[Cluster], window_buy_lamports: u64) -> Option<f64> {
+    if window_buy_lamports == 0 {
+        return None;
+    }
+    let largest = clusters
+        .iter()
+        .map(|c| c.volume_lamports)
+        .max()
+        .unwrap_or(0);
+    Some((largest as f64 / window_buy_lamports as f64).min(1.0))
 }
 
 #[cfg(test)]
@@ -342,6 +399,120 @@ mod tests {
             cluster(&["e", "f"], 0),
         ];
         assert_eq!(linked_stats(&c), (5, 3));
+    }
+
+    #[test]
+    fn wallet_intel_round_trips_through_json_with_an_infinite_input() {
+        let intel = WalletIntel {
+            clusters: vec![cluster(&["a", "b"], 3)],
+            largest_cluster_share: Some(0.5),
+            missing: vec!["funding trace: provider errors".into()],
+            cto_inputs: vec![("buy_sell_ratio".into(), f64::INFINITY), ("x".into(), 1.5)],
+            ..WalletIntel::default()
+        };
+        let text = serde_json::to_string(&intel).unwrap();
+        assert!(text.contains("\"inf\""), "{text}");
+        let back: WalletIntel = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, intel);
+        let old: WalletIntel = serde_json::from_str(
+            r#"{"clusters":[],"largest_cluster_share":null,"funded_by_same_source_pct":null,"funding":[],"missing":[]}"#,
+        )
+        .unwrap();
+        assert!(old.cto_inputs.is_empty());
+    }
+
+    #[test]
+    fn largest_share_is_of_the_window_volume() {
+        let c = [cluster(&["a", "b"], 6 * SOL), cluster(&["c"], 2 * SOL)];
+        assert_eq!(largest_share(&c, 10 * SOL), Some(0.6));
+        assert_eq!(largest_share(&c, 0), None);
+        assert_eq!(largest_share(&c, 3 * SOL), Some(1.0), "capped");
+        assert_eq!(largest_share(&[], 5), Some(0.0));
+    }
+
+    #[test]
+    fn a_ring_funded_by_one_source_is_one_cluster_independent_wallets_are_not() {
+        use crate::domain::funding::{funding_groups, Chain};
+        let buyers: Vec<String> = (0..5).map(|i| format!("b{i}")).collect();
+        let volumes = vec![2 * SOL; 5];
+        let ring: Vec<Chain> = (0..5)
+            .map(|_| Chain {
+                funders: vec!["ringleader".into(), "fresh2".into()],
+                complete: true,
+                ..Chain::default()
+            })
+            .collect();
+        let c = clusters_from_groups(&buyers, &volumes, &funding_groups(&buyers, &ring));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].size(), 5);
+        assert_eq!(largest_share(&c, 10 * SOL), Some(1.0));
+        let independent: Vec<Chain> = (0..5)
+            .map(|i| Chain {
+                funders: vec![format!("own{i}")],
+                complete: true,
+                ..Chain::default()
+            })
+            .collect();
+        let c = clusters_from_groups(&buyers, &volumes, &funding_groups(&buyers, &independent));
+        assert_eq!(c.len(), 5);
+        assert_eq!(largest_share(&c, 10 * SOL), Some(0.2));
+    }
+
+    #[test]
+    fn the_cluster_trigger_fires_for_a_funded_ring_not_for_the_same_volume_from_independents() {
+        use crate::domain::funding::{funding_groups, same_source_share, Chain};
+        use crate::domain::triggers::parse_triggers_toml;
+        use crate::domain::windows::{WindowMetrics, WindowValues};
+        let set = parse_triggers_toml(
+            "[[triggers]]\nname = \"funded_ring\"\nconditions = [\"buy_volume_sol_5m >= 5\", \
+             \"largest_cluster_share_5m >= 0.5\", \"funded_by_same_source_pct_5m >= 0.8\"]\n",
+        )
+        .unwrap();
+        let t = &set.iter().next().unwrap().clone();
+        assert!(t.needs_wallets());
+        let buyers: Vec<String> = (0..5).map(|i| format!("b{i}")).collect();
+        let volumes = vec![2 * SOL; 5];
+        let base = WindowValues {
+            buy_volume_sol: 10.0,
+            ..WindowValues::default()
+        };
+        let with = |share: Option<f64>, same: Option<f64>| WindowMetrics {
+            five_minutes: WindowValues {
+                largest_cluster_share: share,
+                funded_by_same_source_pct: same,
+                ..base
+            },
+            one_hour: base,
+        };
+        // Before the trace: the volume condition holds, the wallet ones are unknown.
+        let untraced = with(None, None);
+        assert!(t.matches_before_wallets(&untraced));
+        assert!(!t.matches(&untraced));
+        let mut outcomes = Vec::new();
+        for funders in [
+            vec![vec!["source".to_string()]; 5],
+            (0..5).map(|i| vec![format!("own{i}")]).collect::<Vec<_>>(),
+        ] {
+            let chains: Vec<Chain> = funders
+                .into_iter()
+                .map(|f| Chain {
+                    funders: f,
+                    complete: true,
+                    ..Chain::default()
+                })
+                .collect();
+            let c = clusters_from_groups(&buyers, &volumes, &funding_groups(&buyers, &chains));
+            let m = with(
+                largest_share(&c, 10 * SOL),
+                same_source_share(&buyers, &chains),
+            );
+            outcomes.push(t.matches(&m));
+        }
+        assert_eq!(
+            outcomes,
+            [true, false],
+            "ring fires, independent wallets do not"
+        );
     }
 
     #[test]

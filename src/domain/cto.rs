@@ -27,6 +27,26 @@ pub struct CtoInput {
     pub largest_cluster: usize,
 }
 
+impl CtoInput {
+    /// The inputs by name, stored with the alert so a score can be explained and recomputed.
+    pub fn named(&self) -> Vec<(String, f64)> {
+        [
+            ("top_3_share", self.top_3_share),
+            ("buy_count", self.buy_count),
+            ("unique_buyers", self.unique_buyers),
+            ("new_wallet_pct", self.new_wallet_pct),
+            ("buy_sell_ratio", self.buy_sell_ratio),
+            ("volume_sol", self.volume_sol),
+            ("top_buyers", self.top_buyers as f64),
+            ("linked_buyers", self.linked_buyers as f64),
+            ("largest_cluster", self.largest_cluster as f64),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect()
+    }
+}
+
 /// The score, its parts and the sentences that explain it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CtoScore {
@@ -419,6 +439,17 @@ mod tests {
             assert_eq!(s.evidence, case.evidence, "case {i} evidence");
             assert_eq!(s.confidence, case.confidence, "case {i} confidence");
         }
+    }
+
+    #[test]
+    fn inputs_are_named_for_the_alert_row() {
+        let i = input(0.5, 10.0, 4.0, 0.25, INF, 3.0, 5, 3, 3);
+        let named = i.named();
+        assert_eq!(named.len(), 9);
+        assert_eq!(named[0], ("top_3_share".to_string(), 0.5));
+        assert_eq!(named[4], ("buy_sell_ratio".to_string(), INF));
+        assert_eq!(named[7], ("linked_buyers".to_string(), 3.0));
+        assert_eq!(named[8], ("largest_cluster".to_string(), 3.0));
     }
 
     #[test]

@@ -41,4 +41,12 @@ pub enum DecodeError {
     EmptyPayload,
     #[error("malformed wire payload: {0}")]
     Msgpack(String),
+    #[error("`transaction` is not valid base64: {0}")]
+    Base64(String),
+    #[error("malformed binary transaction: {what} at byte {offset}: {reason}")]
+    BinaryTransaction {
+        what: &'static str,
+        offset: usize,
+        reason: String,
+    },
 }

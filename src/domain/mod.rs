@@ -1,14 +1,17 @@
 //! Pure domain logic: no I/O, no clocks, no global state besides a per-thread cache of curve checks.
 //!
 //! - [`transaction`]: the compact transaction; [`rpc_json`] and [`proto`] build it; [`wire`] is
-//!   its stream encoding.
+//!   its stream encoding; [`solana_wire`] reads Solana's binary transactions (RPC `base64`).
 //! - [`windows`]: the 18 window metrics; [`triggers`]: the condition grammar and evaluation;
 //!   [`cto`]: the CTO score and risk levels; [`clusters`]: linked-wallet groups; [`alert`]: what an
-//!   alert carries.
+//!   alert carries; [`alert_policy`]: which match becomes an alert (cooldowns, HOT), shared by the
+//!   detector and the backtest.
+//! - [`funding`]: who funded a wallet, funding chains, labelled wallets.
 //! - [`deltas`]: per-owner balance changes; [`inference`]: swaps from them; [`venue`]: where they
 //!   traded; [`sol_price`]: SOL value of stable-quoted swaps.
 
 pub mod alert;
+pub mod alert_policy;
 pub mod assets;
 pub mod clusters;
 mod compact_serde;
@@ -17,11 +20,16 @@ pub mod cto;
 pub mod curve;
 pub mod deltas;
 pub mod error;
+pub mod first_seen;
+pub mod funding;
+pub mod hll;
 pub mod inference;
+pub mod outcome;
 pub mod proto;
 pub mod pubkey;
 pub mod rpc_json;
 pub mod sol_price;
+pub mod solana_wire;
 pub mod swap;
 #[doc(hidden)]
 pub mod test_support;

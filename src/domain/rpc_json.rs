@@ -1,14 +1,16 @@
-//! Decoding of RPC `getTransaction` JSON (`json` and `jsonParsed` encodings).
+//! Decoding of RPC `getTransaction` JSON (`json`, `jsonParsed` and `base64` encodings).
 //!
 //! Accepts the shapes found in the wild: a bare result object, a JSON-RPC envelope
 //! (`{"result": …}`), a one-element array, JSON lines, and numbers written as strings. The
 //! `jsonParsed` key list already includes lookup-table addresses; the `json` one lists them
-//! separately in `meta.loadedAddresses`, and they are appended (writable, then readonly).
+//! separately in `meta.loadedAddresses`, and they are appended (writable, then readonly). With
+//! `base64` the message is Solana's wire bytes ([`solana_wire`]) and `meta` is as with `json`.
 
 use serde_json::Value;
 
 use super::error::DecodeError;
 use super::pubkey::{Pubkey, Signature};
+use super::solana_wire;
 use super::transaction::{account_index, Instructions, TokenBalance, Transaction};
 
 /// Decodes every transaction in a text that holds one JSON document, an array of them, or JSON lines.
@@ -37,8 +39,78 @@ pub fn transaction_from_json(value: &Value) -> Result<Transaction, DecodeError> 
     };
     let tx = field(root, "transaction", "transaction")?;
     let meta = field(root, "meta", "meta")?;
-    let message = field(tx, "message", "transaction.message")?;
+    let message = match tx {
+        Value::Array(_) => encoded_message(tx, meta)?,
+        _ => json_message(tx, meta)?,
+    };
+    let Message {
+        signature,
+        account_keys,
+        num_signers,
+        num_static,
+        num_loaded_writable,
+        top_level,
+    } = message;
+    let n = account_keys.len();
 
+    let pre_lamports = u64_list(meta, "preBalances", "meta.preBalances")?;
+    let post_lamports = u64_list(meta, "postBalances", "meta.postBalances")?;
+    let pre_token_balances = token_balances(meta, "preTokenBalances", n)?;
+    let post_token_balances = token_balances(meta, "postTokenBalances", n)?;
+
+    let instructions = instructions(&top_level, meta, &account_keys)?;
+
+    let failed = match meta.get("err") {
+        None | Some(Value::Null) => false,
+        Some(_) => true,
+    };
+    let block_time = match root.get("blockTime") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(as_i64(v, "blockTime")?),
+    };
+    let slot = match root.get("slot") {
+        None | Some(Value::Null) => 0,
+        Some(v) => as_u64(v, "slot")?,
+    };
+    let fee = as_u64(field(meta, "fee", "meta.fee")?, "meta.fee")?;
+
+    let tx = Transaction {
+        signature,
+        slot,
+        block_time,
+        index: None,
+        is_vote: false,
+        failed,
+        fee,
+        num_signers: num_signers.min(n) as u8,
+        num_static_keys: num_static as u8,
+        num_loaded_writable: num_loaded_writable as u8,
+        account_keys,
+        pre_lamports,
+        post_lamports,
+        pre_token_balances,
+        post_token_balances,
+        instructions,
+    };
+    tx.validate()?;
+    Ok(tx)
+}
+
+/// What the message part gives, whichever encoding carried it: the full key list (static, then
+/// `meta.loadedAddresses` writable, then readonly) and the top-level instructions as
+/// `(program index, account indexes)` into it.
+struct Message {
+    signature: Signature,
+    account_keys: Vec<Pubkey>,
+    num_signers: usize,
+    num_static: usize,
+    num_loaded_writable: usize,
+    top_level: Vec<(u8, Vec<u8>)>,
+}
+
+/// `encoding: json` or `jsonParsed`: the message as a JSON object.
+fn json_message(tx: &Value, meta: &Value) -> Result<Message, DecodeError> {
+    let message = field(tx, "message", "transaction.message")?;
     let signature = match tx.get("signatures").and_then(Value::as_array) {
         Some(list) if !list.is_empty() => Signature::parse(
             as_str(&list[0], "transaction.signatures")?,
@@ -97,91 +169,128 @@ pub fn transaction_from_json(value: &Value) -> Result<Transaction, DecodeError> 
             .map(|v| as_u64(v, "header.numRequiredSignatures"))
             .transpose()?
             .unwrap_or(1) as usize;
-        if let Some(loaded) = meta.get("loadedAddresses").filter(|v| v.is_object()) {
-            for (name, field_name) in [
-                ("writable", "meta.loadedAddresses.writable"),
-                ("readonly", "meta.loadedAddresses.readonly"),
-            ] {
-                if let Some(list) = loaded.get(name).and_then(Value::as_array) {
-                    for key in list {
-                        account_keys.push(Pubkey::parse(as_str(key, field_name)?, field_name)?);
-                    }
-                    if name == "writable" {
-                        num_loaded_writable = list.len();
-                    }
-                }
-            }
-        }
+        num_loaded_writable = append_loaded(meta, &mut account_keys)?.0;
     }
-    let n = account_keys.len();
-    if n > 256 {
-        return Err(DecodeError::Inconsistent(format!("{n} account keys")));
-    }
+    check_key_count(account_keys.len())?;
 
-    let pre_lamports = u64_list(meta, "preBalances", "meta.preBalances")?;
-    let post_lamports = u64_list(meta, "postBalances", "meta.postBalances")?;
-    let pre_token_balances = token_balances(meta, "preTokenBalances", n)?;
-    let post_token_balances = token_balances(meta, "postTokenBalances", n)?;
-
-    let instructions = instructions(message, meta, &account_keys)?;
-
-    let failed = match meta.get("err") {
-        None | Some(Value::Null) => false,
-        Some(_) => true,
-    };
-    let block_time = match root.get("blockTime") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(as_i64(v, "blockTime")?),
-    };
-    let slot = match root.get("slot") {
-        None | Some(Value::Null) => 0,
-        Some(v) => as_u64(v, "slot")?,
-    };
-    let fee = as_u64(field(meta, "fee", "meta.fee")?, "meta.fee")?;
-
-    let tx = Transaction {
-        signature,
-        slot,
-        block_time,
-        index: None,
-        is_vote: false,
-        failed,
-        fee,
-        num_signers: num_signers.min(n) as u8,
-        num_static_keys: num_static as u8,
-        num_loaded_writable: num_loaded_writable as u8,
-        account_keys,
-        pre_lamports,
-        post_lamports,
-        pre_token_balances,
-        post_token_balances,
-        instructions,
-    };
-    tx.validate()?;
-    Ok(tx)
-}
-
-fn instructions(
-    message: &Value,
-    meta: &Value,
-    keys: &[Pubkey],
-) -> Result<Instructions, DecodeError> {
-    let mut out = Instructions::default();
     let top = message
         .get("instructions")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
+    let mut top_level = Vec::with_capacity(top.len());
+    let mut accounts = Vec::with_capacity(32);
+    for ix in top {
+        let program = program_index(ix, &account_keys)?;
+        instruction_accounts(ix, &account_keys, &mut accounts)?;
+        top_level.push((program, accounts.clone()));
+    }
+    Ok(Message {
+        signature,
+        account_keys,
+        num_signers,
+        num_static,
+        num_loaded_writable,
+        top_level,
+    })
+}
+
+/// `encoding: base64`: `"transaction": ["<wire bytes>", "base64"]`. The bytes hold the static keys
+/// and the lookups; the addresses the lookups loaded come from `meta.loadedAddresses`, and must be
+/// as many as the lookups name.
+fn encoded_message(tx: &Value, meta: &Value) -> Result<Message, DecodeError> {
+    let (text, encoding) = match tx.as_array().map(Vec::as_slice) {
+        Some([Value::String(text), Value::String(encoding)]) => (text, encoding),
+        _ => {
+            return Err(DecodeError::WrongType {
+                field: "transaction",
+                expected: "an object or [\"<data>\", \"base64\"]",
+            })
+        }
+    };
+    if encoding != "base64" {
+        return Err(DecodeError::Inconsistent(format!(
+            "transaction encoding {:?} is not supported (use json, jsonParsed or base64)",
+            encoding.chars().take(20).collect::<String>()
+        )));
+    }
+    let wire = solana_wire::transaction_from_base64(text)?;
+    let m = wire.message;
+    let (want_writable, want_readonly) = m.loaded_counts();
+    let mut account_keys = m.account_keys;
+    let num_static = account_keys.len();
+    let (writable, readonly) = append_loaded(meta, &mut account_keys)?;
+    if (writable, readonly) != (want_writable, want_readonly) {
+        return Err(DecodeError::Inconsistent(format!(
+            "the message's lookups load {want_writable} writable and {want_readonly} readonly \
+             addresses but meta.loadedAddresses lists {writable} and {readonly}"
+        )));
+    }
+    check_key_count(account_keys.len())?;
+    let n = account_keys.len();
+    let mut top_level = Vec::with_capacity(m.instructions.len());
+    for ix in m.instructions {
+        let program = account_index("programIdIndex", ix.program_id_index as u64, n)?;
+        for &a in &ix.accounts {
+            account_index("instruction.accounts", a as u64, n)?;
+        }
+        top_level.push((program, ix.accounts));
+    }
+    Ok(Message {
+        signature: wire.signatures[0],
+        account_keys,
+        num_signers: m.num_required_signatures as usize,
+        num_static,
+        num_loaded_writable: writable,
+        top_level,
+    })
+}
+
+/// Appends `meta.loadedAddresses` (writable, then readonly) and returns how many of each.
+fn append_loaded(meta: &Value, keys: &mut Vec<Pubkey>) -> Result<(usize, usize), DecodeError> {
+    let mut counts = (0, 0);
+    let Some(loaded) = meta.get("loadedAddresses").filter(|v| v.is_object()) else {
+        return Ok(counts);
+    };
+    for (name, field_name) in [
+        ("writable", "meta.loadedAddresses.writable"),
+        ("readonly", "meta.loadedAddresses.readonly"),
+    ] {
+        if let Some(list) = loaded.get(name).and_then(Value::as_array) {
+            for key in list {
+                keys.push(Pubkey::parse(as_str(key, field_name)?, field_name)?);
+            }
+            if name == "writable" {
+                counts.0 = list.len();
+            } else {
+                counts.1 = list.len();
+            }
+        }
+    }
+    Ok(counts)
+}
+
+fn check_key_count(n: usize) -> Result<(), DecodeError> {
+    if n > 256 {
+        return Err(DecodeError::Inconsistent(format!("{n} account keys")));
+    }
+    Ok(())
+}
+
+fn instructions(
+    top_level: &[(u8, Vec<u8>)],
+    meta: &Value,
+    keys: &[Pubkey],
+) -> Result<Instructions, DecodeError> {
+    let mut out = Instructions::default();
     let inner_groups = meta
         .get("innerInstructions")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
     let mut accounts = Vec::with_capacity(32);
-    for (i, ix) in top.iter().enumerate() {
-        let program = program_index(ix, keys)?;
-        instruction_accounts(ix, keys, &mut accounts)?;
-        out.push(program, 1, &accounts);
+    for (i, (program, top_accounts)) in top_level.iter().enumerate() {
+        out.push(*program, 1, top_accounts);
         for group in inner_groups {
             let index = group
                 .get("index")
@@ -464,6 +573,152 @@ mod tests {
         assert_eq!(
             transaction_from_json(&v).unwrap_err(),
             DecodeError::MissingField("meta")
+        );
+    }
+    /// The wire form of `minimal()`'s message: legacy, or v0 with one lookup naming `loaded`
+    /// (writable, readonly) addresses.
+    fn minimal_wire(v0: Option<(u8, u8)>) -> String {
+        use base64::Engine;
+        let v = minimal();
+        let sig =
+            Signature::parse(v["transaction"]["signatures"][0].as_str().unwrap(), "sig").unwrap();
+        let mut out = vec![1u8];
+        out.extend(sig.0);
+        if v0.is_some() {
+            out.push(0x80);
+        }
+        out.extend([1, 0, 1, 2]);
+        for k in v["transaction"]["message"]["accountKeys"]
+            .as_array()
+            .unwrap()
+        {
+            out.extend(Pubkey::parse(k.as_str().unwrap(), "k").unwrap().0);
+        }
+        out.extend([3u8; 32]);
+        out.extend([1, 1, 2, 0, 1, 0]);
+        if let Some((w, r)) = v0 {
+            out.push(1);
+            out.extend([8u8; 32]);
+            out.push(w);
+            out.extend(0..w);
+            out.push(r);
+            out.extend(0..r);
+        }
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    fn minimal_base64(v0: Option<(u8, u8)>) -> Value {
+        let mut v = minimal();
+        v["transaction"] = json!([minimal_wire(v0), "base64"]);
+        v
+    }
+
+    #[test]
+    fn base64_form_decodes_like_the_json_form() {
+        let from_json = transaction_from_json(&minimal()).unwrap();
+        assert_eq!(
+            transaction_from_json(&minimal_base64(None)).unwrap(),
+            from_json
+        );
+        // v0 without lookups: same transaction.
+        assert_eq!(
+            transaction_from_json(&minimal_base64(Some((0, 0)))).unwrap(),
+            from_json
+        );
+    }
+
+    #[test]
+    fn base64_v0_appends_loaded_addresses_from_meta() {
+        let mut v = minimal_base64(Some((1, 1)));
+        v["meta"]["loadedAddresses"] = json!({
+            "writable": ["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"],
+            "readonly": ["Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB"]
+        });
+        v["meta"]["preBalances"] = json!([1000, 0, 0, 0]);
+        v["meta"]["postBalances"] = json!([995, 0, 0, 0]);
+        let tx = transaction_from_json(&v).unwrap();
+        assert_eq!(tx.account_keys.len(), 4);
+        assert_eq!((tx.num_static_keys, tx.num_loaded_writable), (2, 1));
+        assert_eq!(
+            tx.account_keys[3].to_base58(),
+            "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB"
+        );
+    }
+
+    #[test]
+    fn base64_v0_lookups_must_match_loaded_addresses() {
+        // The lookups name 1 writable + 1 readonly address but meta lists none.
+        let err = transaction_from_json(&minimal_base64(Some((1, 1)))).unwrap_err();
+        assert!(
+            matches!(&err, DecodeError::Inconsistent(m) if m.contains("meta.loadedAddresses")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn base64_malformed_inputs_are_clear_errors() {
+        let mut v = minimal();
+        v["transaction"] = json!([minimal_wire(None), "base58"]);
+        let err = transaction_from_json(&v).unwrap_err();
+        assert!(
+            err.to_string().contains("\"base58\" is not supported"),
+            "{err}"
+        );
+
+        v["transaction"] = json!([minimal_wire(None)]);
+        assert!(matches!(
+            transaction_from_json(&v),
+            Err(DecodeError::WrongType {
+                field: "transaction",
+                ..
+            })
+        ));
+
+        v["transaction"] = json!(["%%%", "base64"]);
+        assert!(matches!(
+            transaction_from_json(&v),
+            Err(DecodeError::Base64(_))
+        ));
+
+        let text = minimal_wire(None);
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .unwrap();
+        for cut in 0..bytes.len() {
+            let short = base64::engine::general_purpose::STANDARD.encode(&bytes[..cut]);
+            v["transaction"] = json!([short, "base64"]);
+            let err = transaction_from_json(&v).unwrap_err();
+            assert!(
+                matches!(err, DecodeError::BinaryTransaction { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn base64_instruction_index_out_of_range_is_an_error() {
+        use base64::Engine;
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(minimal_wire(None))
+            .unwrap();
+        let program_at = bytes.len() - 5; // program index of the only instruction
+        bytes[program_at] = 9;
+        let mut v = minimal();
+        v["transaction"] = json!([
+            base64::engine::general_purpose::STANDARD.encode(&bytes),
+            "base64"
+        ]);
+        let err = transaction_from_json(&v).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::IndexOutOfRange {
+                    field: "programIdIndex",
+                    ..
+                }
+            ),
+            "{err}"
         );
     }
 }

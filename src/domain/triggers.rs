@@ -187,6 +187,20 @@ impl Trigger {
         self.conditions.iter().all(|c| c.holds(m))
     }
 
+    /// Whether a condition reads a wallet metric (known only after the funding trace).
+    pub fn needs_wallets(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| c.metric.kind.needs_wallets())
+    }
+
+    /// Every condition that does not read a wallet metric holds: the candidate is worth tracing.
+    pub fn matches_before_wallets(&self, m: &WindowMetrics) -> bool {
+        self.conditions
+            .iter()
+            .all(|c| c.metric.kind.needs_wallets() || c.holds(m))
+    }
+
     /// `Trigger: name | field=actual (op value) | …`, byte for byte as the reference writes it.
     pub fn reason(&self, m: &WindowMetrics) -> String {
         let mut out = format!("Trigger: {}", self.name);
@@ -488,7 +502,7 @@ pub fn py_fixed(v: f64, precision: usize) -> String {
 fn closest_metric(field: &str) -> String {
     let field = field.to_ascii_lowercase();
     let mut best = (0.0, String::new());
-    for name in Metric::all().map(Metric::name) {
+    for name in Metric::all().chain(Metric::wallet()).map(Metric::name) {
         let common = lcs_len(field.as_bytes(), name.as_bytes());
         let similarity = 2.0 * common as f64 / (field.len() + name.len()) as f64;
         if best.1.is_empty() || similarity > best.0 {
@@ -557,6 +571,9 @@ mod tests {
             MetricKind::BuySellRatio => &mut w.buy_sell_ratio,
             MetricKind::Top3BuyersVolumeShare => &mut w.top_3_buyers_volume_share,
             MetricKind::NewWalletPct => &mut w.new_wallet_pct,
+            MetricKind::LargestClusterShare | MetricKind::FundedBySameSourcePct => {
+                unreachable!("these tests set only the 18 window metrics")
+            }
         }
     }
 
@@ -1258,6 +1275,8 @@ mod tests {
                 top_3_buyers_volume_share: v[7],
                 new_wallet_pct: v[8],
                 detail: true,
+                largest_cluster_share: None,
+                funded_by_same_source_pct: None,
             })
         }
 

@@ -60,6 +60,11 @@ pub enum MetricKind {
     BuySellRatio,
     Top3BuyersVolumeShare,
     NewWalletPct,
+    /// Wallet metrics (issue 11): from the funding trace of the top buyers, known only once an
+    /// alert candidate's other conditions hold (they cost RPC requests). Not among the 18 window
+    /// metrics an alert records.
+    LargestClusterShare,
+    FundedBySameSourcePct,
 }
 
 impl MetricKind {
@@ -75,6 +80,22 @@ impl MetricKind {
         MetricKind::NewWalletPct,
     ];
 
+    /// The wallet metrics of the grammar (see [`MetricKind::needs_wallets`]).
+    pub const WALLET: [MetricKind; 2] = [
+        MetricKind::LargestClusterShare,
+        MetricKind::FundedBySameSourcePct,
+    ];
+
+    /// Computed from the funding trace and clusters of the top buyers, not from the counters:
+    /// unknown (NaN, so no condition on it holds) until the detector has traced the buyers, and
+    /// always unknown in the backtest (which makes no RPC requests).
+    pub fn needs_wallets(self) -> bool {
+        matches!(
+            self,
+            MetricKind::LargestClusterShare | MetricKind::FundedBySameSourcePct
+        )
+    }
+
     pub fn stem(self) -> &'static str {
         match self {
             MetricKind::BuyCount => "buy_count",
@@ -86,6 +107,8 @@ impl MetricKind {
             MetricKind::BuySellRatio => "buy_sell_ratio",
             MetricKind::Top3BuyersVolumeShare => "top_3_buyers_volume_share",
             MetricKind::NewWalletPct => "new_wallet_pct",
+            MetricKind::LargestClusterShare => "largest_cluster_share",
+            MetricKind::FundedBySameSourcePct => "funded_by_same_source_pct",
         }
     }
 
@@ -98,6 +121,8 @@ impl MetricKind {
                 | MetricKind::UniqueSellers
                 | MetricKind::Top3BuyersVolumeShare
                 | MetricKind::NewWalletPct
+                | MetricKind::LargestClusterShare
+                | MetricKind::FundedBySameSourcePct
         )
     }
 }
@@ -119,8 +144,20 @@ impl Metric {
         })
     }
 
+    /// One of the 18, or a wallet metric (`largest_cluster_share_5m`, ...).
     pub fn parse(name: &str) -> Option<Metric> {
-        Metric::all().find(|m| m.name() == name)
+        Metric::all()
+            .chain(Metric::wallet())
+            .find(|m| m.name() == name)
+    }
+
+    /// The four wallet metrics of the grammar.
+    pub fn wallet() -> impl Iterator<Item = Metric> {
+        WindowClass::ALL.into_iter().flat_map(|window| {
+            MetricKind::WALLET
+                .into_iter()
+                .map(move |kind| Metric { kind, window })
+        })
     }
 
     pub fn name(self) -> String {
@@ -162,6 +199,9 @@ pub struct WindowValues {
     pub new_wallet_pct: f64,
     /// False when the detail metrics were not read (they hold 0 then).
     pub detail: bool,
+    /// Wallet metrics; None (read as NaN: no condition holds) until the buyers are traced.
+    pub largest_cluster_share: Option<f64>,
+    pub funded_by_same_source_pct: Option<f64>,
 }
 
 impl WindowValues {
@@ -206,6 +246,8 @@ impl WindowValues {
                 0.0
             },
             detail,
+            largest_cluster_share: None,
+            funded_by_same_source_pct: None,
         }
     }
 
@@ -220,6 +262,8 @@ impl WindowValues {
             MetricKind::BuySellRatio => self.buy_sell_ratio,
             MetricKind::Top3BuyersVolumeShare => self.top_3_buyers_volume_share,
             MetricKind::NewWalletPct => self.new_wallet_pct,
+            MetricKind::LargestClusterShare => self.largest_cluster_share.unwrap_or(f64::NAN),
+            MetricKind::FundedBySameSourcePct => self.funded_by_same_source_pct.unwrap_or(f64::NAN),
         }
     }
 }
@@ -281,6 +325,21 @@ mod tests {
             assert_eq!(Metric::parse(n).unwrap().name(), *n);
         }
         assert_eq!(Metric::parse("buy_count_15m"), None);
+        let wallet: Vec<String> = Metric::wallet().map(Metric::name).collect();
+        assert_eq!(
+            wallet,
+            [
+                "largest_cluster_share_5m",
+                "funded_by_same_source_pct_5m",
+                "largest_cluster_share_1h",
+                "funded_by_same_source_pct_1h"
+            ]
+        );
+        for n in &wallet {
+            let m = Metric::parse(n).unwrap();
+            assert!(m.kind.needs_wallets() && m.kind.needs_detail());
+            assert!(!names.contains(n), "not among the 18 an alert records");
+        }
         assert_eq!(Metric::parse("volume_sol_5m"), None);
     }
 

@@ -10,7 +10,7 @@ use crate::pipeline::parse::dead_kind;
 
 /// Alert channels and delivery outcomes (labels of [`m::ALERTS`]).
 pub const ALERT_CHANNELS: [&str; 2] = ["discord", "telegram"];
-pub const ALERT_STATUSES: [&str; 2] = ["sent", "failed"];
+pub const ALERT_STATUSES: [&str; 3] = ["sent", "failed", "coalesced"];
 
 fn zero(name: &'static str, labels: &[(&'static str, String)]) {
     let labels: Vec<metrics::Label> = labels
@@ -85,6 +85,8 @@ pub fn register(role: Role, venues: &[String]) {
     }
     if detects {
         zero(m::DETECTOR_LEASE_ACQUIRED, &[]);
+        zero(m::OUTCOMES_FILLED, &[]);
+        zero(m::POSTGRES_ERRORS, &[("op", "outcomes".into())]);
         for path in ["event", "sweep"] {
             zero(m::DETECT_EVALUATIONS, &[("path", path.into())]);
         }
@@ -109,6 +111,7 @@ pub fn register(role: Role, venues: &[String]) {
                     &[("channel", channel.into()), ("reason", reason.into())],
                 );
             }
+            zero(m::ALERT_DIGESTS, &[("channel", channel.into())]);
             for status in ALERT_STATUSES {
                 zero(
                     m::ALERTS,

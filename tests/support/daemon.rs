@@ -144,6 +144,12 @@ impl Daemon {
         self.spawn();
     }
 
+    /// Starts the process again after [`Daemon::kill9`], with the same config, role and log.
+    pub fn respawn(&mut self) {
+        assert!(self.child.is_none(), "respawn of a running daemon");
+        self.spawn();
+    }
+
     pub fn stop_signal(&self) {
         self.signal("-STOP");
     }

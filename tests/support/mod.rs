@@ -777,6 +777,7 @@ impl Drop for TestPostgres {
 }
 
 pub mod daemon;
+pub mod fake_chain_rpc;
 pub mod fake_chat;
 pub mod fake_rpc;
 pub mod prometheus;

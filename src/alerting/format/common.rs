@@ -204,9 +204,47 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// The reference's "Limited Analysis" text, saying which inputs were missing (issue 11), or None
+/// when the analysis was complete.
+pub fn limited_analysis(alert: &Alert) -> Option<String> {
+    let missing = alert.missing_inputs();
+    (!missing.is_empty()).then(|| format!("Some enrichment skipped: {}", missing.join("; ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limited_analysis_names_the_missing_input_in_both_channels() {
+        let mut alert = crate::alerting::sample::sample_alert(0);
+        assert_eq!(limited_analysis(&alert), None);
+        let embed = super::super::discord::discord_embed(&alert);
+        assert!(!embed.to_string().contains("Limited Analysis"));
+        alert.wallet_intel = Some(crate::domain::clusters::WalletIntel {
+            missing: vec!["funding trace: RPC budget spent".into()],
+            ..Default::default()
+        });
+        let text = limited_analysis(&alert).unwrap();
+        assert_eq!(
+            text,
+            "Some enrichment skipped: funding trace: RPC budget spent"
+        );
+        let embed = super::super::discord::discord_embed(&alert);
+        let field = embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "⚠️ Limited Analysis")
+            .expect("a Limited Analysis field");
+        assert!(field["value"]
+            .as_str()
+            .unwrap()
+            .contains("RPC budget spent"));
+        let telegram = super::super::telegram::telegram_text(&alert);
+        assert!(telegram.contains("Limited Analysis"), "{telegram}");
+        assert!(telegram.contains("RPC budget spent"), "{telegram}");
+    }
 
     #[test]
     fn risk_levels_follow_the_five_level_mapping() {

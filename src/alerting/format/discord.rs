@@ -56,6 +56,9 @@ pub fn discord_embed(alert: &Alert) -> Value {
     description.push(format!("\n_{}_", escape(&trigger_description(alert))));
 
     let mut fields = vec![activity_field(&figures)];
+    if let Some(record) = alert.track_record.as_deref() {
+        fields.push(field("📈 Track Record (30 d)", escape(record), false));
+    }
     if let Some(field) = cto_field(alert) {
         fields.push(field);
     }
@@ -81,6 +84,13 @@ pub fn discord_embed(alert: &Alert) -> Value {
         ),
         false,
     ));
+    if let Some(text) = super::common::limited_analysis(alert) {
+        fields.push(field(
+            "⚠️ Limited Analysis",
+            format!("_{}_", escape(&text)),
+            false,
+        ));
+    }
 
     let mut embed = json!({
         "title": title,

@@ -131,6 +131,9 @@ pub fn telegram_text(alert: &Alert) -> String {
         escape("|"),
         bold(&ratio)
     ));
+    if let Some(record) = alert.track_record.as_deref() {
+        lines.push(format!("📈 Track record, 30 d: {}", escape(record)));
+    }
 
     if let Some(score) = alert.cto_score.filter(|s| s.is_finite()) {
         lines.push(String::new());
@@ -167,6 +170,14 @@ pub fn telegram_text(alert: &Alert) -> String {
         escape("|"),
         link("Solscan", &solscan_token_url(&alert.mint)),
     ));
+    if let Some(text) = super::common::limited_analysis(alert) {
+        lines.push(String::new());
+        lines.push(format!(
+            "⚠️ {} {}",
+            bold("Limited Analysis:"),
+            escape(&text)
+        ));
+    }
     lines.join("\n")
 }
 

@@ -25,9 +25,9 @@ pub const LAST_ERROR_MAX_CHARS: usize = 500;
 const INSERT_ALERT_SQL: &str = "\
 INSERT INTO alerts (mint, token_name, token_symbol, trigger_name, trigger_reason, metrics, \
 top_buyers, cluster_summary, price_sol, mcap_sol, token_supply, venue, token_image, created_at, \
-dedup_key, window_class, cto, sol_usd) \
+dedup_key, window_class, cto, sol_usd, wallet_intel, enrichment_degraded) \
 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11::numeric, $12, $13, \
-to_timestamp($14::double precision / 1000.0), $15, $16, $17::jsonb, $18) \
+to_timestamp($14::double precision / 1000.0), $15, $16, $17::jsonb, $18, $19::jsonb, $20) \
 ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
 
 /// Stores `alert` under `dedup_key` with one pending delivery per channel, in one transaction.
@@ -44,6 +44,11 @@ pub async fn insert_alert(
         .map_err(|e| PgError::InvalidArgument(format!("top buyers as JSON: {e}")))?;
     let metrics = alert.metrics_json().to_string();
     let cto = cto_json(alert).map(|v| v.to_string());
+    let wallet_intel = alert
+        .wallet_intel
+        .as_ref()
+        .and_then(|w| serde_json::to_string(w).ok());
+    let degraded = !alert.missing_inputs().is_empty();
     let supply = alert
         .token_supply
         .as_deref()
@@ -76,6 +81,8 @@ pub async fn insert_alert(
                 .bind::<Text, _>(alert.window.suffix())
                 .bind::<Nullable<Text>, _>(cto.as_deref())
                 .bind::<Nullable<Double>, _>(finite(alert.sol_usd))
+                .bind::<Nullable<Text>, _>(wallet_intel.as_deref())
+                .bind::<diesel::sql_types::Bool, _>(degraded)
                 .load(conn)
                 .await?;
             let Some(id) = inserted.into_iter().next().map(|r| r.id) else {
@@ -169,6 +176,13 @@ struct ClaimRow {
     token_image: Option<String>,
     #[diesel(sql_type = BigInt)]
     created_at_ms: i64,
+    /// The trigger's alerts scored at 1 h in the 30 days before this one, and those that doubled.
+    #[diesel(sql_type = BigInt)]
+    scored_1h: i64,
+    #[diesel(sql_type = BigInt)]
+    doubled_1h: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    wallet_intel: Option<String>,
 }
 
 const CLAIM_SQL: &str = "\
@@ -186,8 +200,18 @@ SELECT a.id, c.channel, c.attempts, a.mint, a.token_name, a.token_symbol, a.trig
     a.trigger_reason, a.window_class, a.metrics::text AS metrics, \
     a.top_buyers::text AS top_buyers, a.cto::text AS cto, a.cluster_summary, a.price_sol, \
     a.mcap_sol, a.token_supply::text AS token_supply, a.sol_usd, a.venue, a.token_image, \
-    (extract(epoch FROM a.created_at) * 1000)::bigint AS created_at_ms \
+    (extract(epoch FROM a.created_at) * 1000)::bigint AS created_at_ms, \
+    a.wallet_intel::text AS wallet_intel, \
+    tr.scored_1h, tr.doubled_1h \
 FROM claimed c JOIN alerts a ON a.id = c.alert_id \
+LEFT JOIN LATERAL ( \
+    SELECT count(o.max_runup_1h) AS scored_1h, \
+        count(*) FILTER (WHERE o.max_runup_1h >= 1) AS doubled_1h \
+    FROM alert_outcomes o \
+    WHERE o.trigger_name = a.trigger_name AND o.alert_id <> a.id \
+      AND o.alert_time >= coalesce(a.chain_time, extract(epoch FROM a.created_at)::bigint) - 2592000 \
+      AND o.alert_time < coalesce(a.chain_time, extract(epoch FROM a.created_at)::bigint) \
+) tr ON true \
 ORDER BY c.next_attempt_at, a.id";
 
 /// Claims up to `limit` due pending deliveries of `channels` for `claim` (after which another
@@ -276,6 +300,15 @@ impl ClaimRow {
                 token_image: self.token_image,
                 created_at_ms: self.created_at_ms,
                 test: false,
+                track_record: crate::domain::outcome::HitRate {
+                    hits: self.doubled_1h.max(0) as u64,
+                    scored: self.scored_1h.max(0) as u64,
+                }
+                .line(),
+                wallet_intel: self
+                    .wallet_intel
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str(t).ok()),
             },
             channel: self.channel,
             attempts: self.attempts,
@@ -423,4 +456,113 @@ fn truncate(s: &str, max_chars: usize) -> String {
         t.push('…');
         t
     }
+}
+
+#[derive(QueryableByName)]
+struct AgeRow {
+    #[diesel(sql_type = BigInt)]
+    created_at_ms: i64,
+}
+
+/// When the first `limit` due pending deliveries of `channel` were decided (Unix ms), in the
+/// order a sender claims them: what the freshness bound looks at.
+pub async fn waiting_created_at(
+    pool: &PgPool,
+    channel: &str,
+    limit: i64,
+) -> Result<Vec<i64>, PgError> {
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
+        "waiting deliveries",
+        STATEMENT_TIMEOUT,
+        diesel::sql_query(
+            "SELECT (extract(epoch FROM a.created_at) * 1000)::bigint AS created_at_ms \
+             FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.channel = $1 \
+             ORDER BY d.next_attempt_at, d.alert_id LIMIT $2",
+        )
+        .bind::<Text, _>(channel)
+        .bind::<BigInt, _>(limit)
+        .load(&mut conn),
+    )
+    .await;
+    let rows: Vec<AgeRow> = settle(conn, result)?;
+    Ok(rows.into_iter().map(|r| r.created_at_ms).collect())
+}
+
+/// Records that a digest covering `members` (claimed deliveries of `channel`) was sent: one
+/// `alert_digests` row, and each member still held by its claim becomes 'coalesced' into it, in
+/// one transaction. Returns the digest's id and how many deliveries it covered (a member whose
+/// claim was taken over meanwhile is left to its new holder).
+pub async fn record_digest(
+    pool: &PgPool,
+    channel: &str,
+    members: &[ClaimedDelivery],
+) -> Result<(i64, usize), PgError> {
+    let ids: Vec<i64> = members.iter().filter_map(|m| m.alert.id).collect();
+    let attempts: Vec<i32> = members.iter().map(|m| m.attempts).collect();
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
+        "digest record",
+        STATEMENT_TIMEOUT,
+        conn.transaction(async |conn| {
+            let digest: Vec<IdRow> = diesel::sql_query(
+                "INSERT INTO alert_digests (channel, alert_count) VALUES ($1, 0) RETURNING id",
+            )
+            .bind::<Text, _>(channel)
+            .load(conn)
+            .await?;
+            let id =
+                digest.into_iter().next().map(|r| r.id).ok_or_else(|| {
+                    PgError::InvalidArgument("digest insert returned no id".into())
+                })?;
+            let covered = diesel::sql_query(
+                "UPDATE alert_deliveries d SET status = 'coalesced', digest_id = $1, \
+                 sent_at = now(), last_error = NULL \
+                 FROM unnest($2::bigint[], $3::integer[]) AS m(alert_id, attempts) \
+                 WHERE d.alert_id = m.alert_id AND d.attempts = m.attempts \
+                 AND d.channel = $4 AND d.status = 'pending'",
+            )
+            .bind::<BigInt, _>(id)
+            .bind::<Array<BigInt>, _>(&ids)
+            .bind::<Array<Integer>, _>(&attempts)
+            .bind::<Text, _>(channel)
+            .execute(conn)
+            .await?;
+            diesel::sql_query("UPDATE alert_digests SET alert_count = $2 WHERE id = $1")
+                .bind::<BigInt, _>(id)
+                .bind::<Integer, _>(i32::try_from(covered).unwrap_or(i32::MAX))
+                .execute(conn)
+                .await?;
+            Ok::<_, PgError>((id, covered))
+        }),
+    )
+    .await;
+    settle(conn, result)
+}
+
+/// Deliveries per (channel, status): what `status` shows as delivered / coalesced / waiting /
+/// failed.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct DeliveryCount {
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+}
+
+pub const DELIVERY_COUNTS_SQL: &str = "SELECT channel, status, count(*) AS count \
+    FROM alert_deliveries GROUP BY channel, status ORDER BY channel, status";
+
+pub async fn delivery_counts(pool: &PgPool) -> Result<Vec<DeliveryCount>, PgError> {
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
+        "delivery counts",
+        STATEMENT_TIMEOUT,
+        diesel::sql_query(DELIVERY_COUNTS_SQL).load(&mut conn),
+    )
+    .await;
+    settle(conn, result)
 }

@@ -15,9 +15,12 @@
 pub mod alerts;
 pub mod error;
 pub mod migrate;
+pub mod outcomes;
 pub mod pool;
+pub mod swap_history;
 pub mod swaps;
 pub mod tokens;
+pub mod wallets;
 
 pub use error::PgError;
 pub use migrate::{migration_names, run_migrations, run_migrations_blocking, MIGRATIONS};

@@ -221,7 +221,8 @@ pub async fn linked_wallet_groups(
         STATEMENT_TIMEOUT,
         diesel::sql_query(
             "SELECT array_agg(address) || funded_by AS wallets FROM wallet_profiles \
-             WHERE address = ANY($1) AND funded_by IS NOT NULL GROUP BY funded_by",
+             WHERE address = ANY($1) AND funded_by IS NOT NULL AND funding_source IS NULL \
+             GROUP BY funded_by",
         )
         .bind::<Array<Text>, _>(wallets)
         .load(&mut conn),

@@ -4,6 +4,9 @@
 //! Either all of it happens or none: a crash after the claim leaves the decision in the pending
 //! hash, and whoever holds the lease next moves it into Postgres (`INSERT … ON CONFLICT (dedup_key)
 //! DO NOTHING`), so a decision is neither lost nor sent twice.
+//!
+//! The script is the atomic form of [`crate::domain::alert_policy::AlertPolicy::claim`] (the rule
+//! the backtest applies in memory); `tests/alert_policy.rs` checks that they agree.
 
 use redis::aio::ConnectionLike;
 use redis::{RedisError, Script};
