@@ -52,8 +52,7 @@ pub fn replay(
     let mut newest = i64::MIN;
     let mut alerts = Vec::new();
     let mut seen = 0u64;
-    loop {
-        let Some(item) = feed.next() else { break };
+    while let Some(item) = feed.next() {
         let tx = match item {
             Ok(tx) => tx,
             Err(e) => {
@@ -62,7 +61,7 @@ pub fn replay(
             }
         };
         seen += 1;
-        if seen.is_multiple_of(4_096) {
+        if seen % 4_096 == 0 {
             progress(feed.reader().bytes_read(), total);
         }
         let Ok(Verdict::Swaps(swaps)) = infer_swaps(&tx, inference) else {

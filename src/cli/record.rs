@@ -64,12 +64,13 @@ pub struct RecordSummary {
 pub fn run(args: RecordArgs) -> anyhow::Result<i32> {
     let config = Config::load(&args.config, &ProcessEnv)?;
     let source = crate::ingest::source_config(&config)?;
-    let limit = match &args.duration {
-        None => None,
-        Some(d) => Some(Duration::from_secs(parse_duration(d).ok_or_else(|| {
-            anyhow::anyhow!("--duration {d:?}: use a duration such as 90m or 2h")
-        })? as u64)),
-    };
+    let limit =
+        match &args.duration {
+            None => None,
+            Some(d) => Some(Duration::from_secs(parse_duration(d).ok_or_else(|| {
+                anyhow::anyhow!("--duration {d:?}: use a duration such as 90m or 2h")
+            })? as u64)),
+        };
     let (mut writer, previous) = RecordingWriter::open(&args.out)
         .with_context(|| format!("--out {}", args.out.display()))?;
     let mut summary = RecordSummary {
@@ -102,18 +103,16 @@ pub fn run(args: RecordArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let started = Instant::now();
-    let result = runtime.block_on(record(
-        source,
-        &mut writer,
-        &mut summary,
-        args.count,
-        limit,
-    ));
+    let result = runtime.block_on(record(source, &mut writer, &mut summary, args.count, limit));
     let finished = writer.finish();
     summary.seconds = started.elapsed().as_secs_f64();
     summary.updates = writer.updates;
     summary.bytes = writer.bytes;
-    summary.files = writer.files.iter().map(|f| f.display().to_string()).collect();
+    summary.files = writer
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
     summary.compressed_bytes = writer
         .files
         .iter()

@@ -335,11 +335,7 @@ async fn session<E: SourceItem>(
         programs = config.programs.len(),
         "geyser source: subscribed"
     );
-    if events
-        .send(E::connected(from_slot))
-        .await
-        .is_err()
-    {
+    if events.send(E::connected(from_slot)).await.is_err() {
         return Outcome::ReceiverClosed;
     }
 

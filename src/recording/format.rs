@@ -47,7 +47,11 @@ impl RecordingError {
 }
 
 /// Appends one frame; returns the bytes written (before compression).
-pub fn write_frame(out: &mut impl Write, update: &SubscribeUpdate, buf: &mut Vec<u8>) -> io::Result<usize> {
+pub fn write_frame(
+    out: &mut impl Write,
+    update: &SubscribeUpdate,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
     buf.clear();
     update
         .encode(buf)
@@ -150,7 +154,10 @@ mod tests {
                 _ => panic!("frame {slot}"),
             }
         }
-        assert!(matches!(read_frame(&mut input, &mut buf).unwrap(), Frame::End));
+        assert!(matches!(
+            read_frame(&mut input, &mut buf).unwrap(),
+            Frame::End
+        ));
         for cut in [whole - 1, whole - 5, 2] {
             let mut input = &out[..cut];
             let mut frames = 0;
@@ -169,8 +176,14 @@ mod tests {
     fn an_absurd_length_or_bad_protobuf_is_corruption() {
         let mut input: &[u8] = &[0xff, 0xff, 0xff, 0xff, 1, 2];
         let mut buf = Vec::new();
-        assert!(matches!(read_frame(&mut input, &mut buf).unwrap(), Frame::Corrupt(_)));
+        assert!(matches!(
+            read_frame(&mut input, &mut buf).unwrap(),
+            Frame::Corrupt(_)
+        ));
         let mut input: &[u8] = &[2, 0, 0, 0, 0xff, 0xff];
-        assert!(matches!(read_frame(&mut input, &mut buf).unwrap(), Frame::Corrupt(_)));
+        assert!(matches!(
+            read_frame(&mut input, &mut buf).unwrap(),
+            Frame::Corrupt(_)
+        ));
     }
 }

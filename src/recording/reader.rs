@@ -118,8 +118,8 @@ impl RecordingReader {
             inner: file,
             read: Arc::clone(&self.read),
         };
-        let mut decoder = zstd::stream::read::Decoder::new(counting)
-            .map_err(|e| RecordingError::io(path, e))?;
+        let mut decoder =
+            zstd::stream::read::Decoder::new(counting).map_err(|e| RecordingError::io(path, e))?;
         let mut magic = [0u8; MAGIC.len()];
         match fill(&mut decoder, &mut magic) {
             Ok(Fill::Full) if &magic == MAGIC => {}

@@ -61,21 +61,18 @@ impl RecordingWriter {
     /// finds its torn tail; it is reported, never appended to).
     pub fn open(dir: &Path) -> Result<(Self, Option<Previous>), RecordingError> {
         std::fs::create_dir_all(dir).map_err(|e| RecordingError::io(dir, e))?;
-        let previous = match list(dir)?.pop() {
-            None => None,
-            Some(path) => Some(match check_file(&path) {
-                Ok((updates, problem)) => Previous {
-                    path,
-                    updates,
-                    problem,
-                },
-                Err(problem) => Previous {
-                    path,
-                    updates: 0,
-                    problem: Some(problem),
-                },
-            }),
-        };
+        let previous = list(dir)?.pop().map(|path| match check_file(&path) {
+            Ok((updates, problem)) => Previous {
+                path,
+                updates,
+                problem,
+            },
+            Err(problem) => Previous {
+                path,
+                updates: 0,
+                problem: Some(problem),
+            },
+        });
         Ok((
             RecordingWriter {
                 dir: dir.to_path_buf(),
@@ -138,7 +135,10 @@ impl RecordingWriter {
     pub fn finish(&mut self) -> Result<(), RecordingError> {
         if let Some(c) = self.current.take() {
             let path = c.path;
-            let mut out = c.encoder.finish().map_err(|e| RecordingError::io(&path, e))?;
+            let mut out = c
+                .encoder
+                .finish()
+                .map_err(|e| RecordingError::io(&path, e))?;
             out.flush().map_err(|e| RecordingError::io(&path, e))?;
             out.get_ref()
                 .sync_all()
@@ -152,13 +152,13 @@ impl RecordingWriter {
         // The first free part of this hour: never append to a file another run wrote.
         let (path, file) = (0u32..)
             .map(|part| self.dir.join(file_name(&hour, part)))
-            .find_map(|path| {
-                match OpenOptions::new().write(true).create_new(true).open(&path) {
+            .find_map(
+                |path| match OpenOptions::new().write(true).create_new(true).open(&path) {
                     Ok(file) => Some(Ok((path, file))),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
                     Err(e) => Some(Err(RecordingError::io(&path, e))),
-                }
-            })
+                },
+            )
             .expect("some part number is free")?;
         let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(file), LEVEL)
             .map_err(|e| RecordingError::io(&path, e))?;
@@ -167,7 +167,11 @@ impl RecordingWriter {
             .map_err(|e| RecordingError::io(&path, e))?;
         tracing::info!(file = %path.display(), "recording: new file");
         self.files.push(path.clone());
-        self.current = Some(Current { hour, path, encoder });
+        self.current = Some(Current {
+            hour,
+            path,
+            encoder,
+        });
         Ok(())
     }
 }
@@ -280,7 +284,10 @@ mod tests {
         let got = slots(&dir);
         let torn = got.iter().position(|r| r.is_err()).expect("the torn tail");
         assert!(got[torn].as_ref().unwrap_err().contains("truncated after"));
-        assert_eq!(got[..torn], (1..=torn as u64).map(Ok).collect::<Vec<_>>()[..]);
+        assert_eq!(
+            got[..torn],
+            (1..=torn as u64).map(Ok).collect::<Vec<_>>()[..]
+        );
         assert_eq!(got.last(), Some(&Ok(1_000)), "the next file is read");
         let _ = std::fs::remove_dir_all(&dir);
     }
