@@ -43,7 +43,15 @@ struct System {
 }
 
 impl System {
-    async fn start(script: &Script, first_release: usize, rpc: &FakeChainRpc) -> System {
+    /// The daemon runs `triggers` (a trigger file) with the stand-in as its RPC provider;
+    /// `enrich` is extra TOML for the `[enrich]` section.
+    async fn start(
+        script: &Script,
+        first_release: usize,
+        rpc: &FakeChainRpc,
+        triggers_toml: &str,
+        enrich: &str,
+    ) -> System {
         let redis = TestRedis::start();
         let pg = TestPostgres::new();
         let db = unique_name("ring");
@@ -62,16 +70,14 @@ impl System {
         let dir = std::env::temp_dir().join(unique_name("ring-triggers"));
         std::fs::create_dir_all(&dir).unwrap();
         let triggers = dir.join("triggers.toml");
-        std::fs::write(&triggers, FUNDED_RING_TRIGGERS).unwrap();
+        std::fs::write(&triggers, triggers_toml).unwrap();
         let mut c = DaemonConfig::new(redis.url(), pg.url(&db));
         c.yellowstone_endpoint = geyser.endpoint();
-        // The trace gets a generous latency budget: this test is about what it finds, the
-        // latency budget has its own test (tests/funding_trace.rs).
         c.extra = format!(
             "[ingest]\nblock_time_hold_ms = 5000\nlinger_ms = 2\n\
              [detect]\neval_interval_ms = 100\nlease_ttl_ms = 2000\nlease_renew_ms = 500\n\
              triggers_file = \"{}\"\n\
-             [enrich]\nrpc_url = \"{}\"\nrpc_requests_per_sec = 1000\nmax_wait_ms = 30000\n",
+             [enrich]\nrpc_url = \"{}\"\nrpc_requests_per_sec = 1000\n{enrich}\n",
             triggers.display(),
             rpc.url()
         );
@@ -172,6 +178,19 @@ impl System {
         }
     }
 
+    /// `(enrichment_degraded, wallet_intel, cto, cluster_summary)` of the alert on `mint`.
+    fn enrichment(&self, mint: &Pubkey) -> Option<Value> {
+        let out = self.pg.psql(
+            &self.db,
+            &format!(
+                "SELECT json_build_array(enrichment_degraded, wallet_intel, cto, \
+                 cluster_summary)::text FROM alerts WHERE mint = '{mint}'"
+            ),
+        );
+        let line = out.lines().find(|l| !l.trim().is_empty())?;
+        Some(serde_json::from_str(line).expect("row JSON"))
+    }
+
     /// `wallet → funded_by` of the traced wallets.
     fn funded_by(&self) -> HashMap<String, String> {
         self.pg
@@ -195,6 +214,48 @@ fn number(v: &Value) -> f64 {
     }
 }
 
+/// The ring of [`ring_buyers`] `tag` on the stand-in: one fresh source, funded by an exchange,
+/// funded every buyer. Returns the source.
+fn fund_ring(rpc: &FakeChainRpc, tag: u32, source_group: u32) -> Pubkey {
+    let exchange: Pubkey = BINANCE_2.parse().unwrap();
+    let source = wallets(source_group, 1)[0];
+    rpc.fund(&exchange, &source, T0 - 86_400);
+    for (i, b) in ring_buyers(tag).iter().enumerate() {
+        rpc.fund(&source, b, T0 - 3_600 + i as i64);
+        rpc.add_activity(b, 3);
+    }
+    source
+}
+
+/// The CTO score the domain gives the ring window (17 buys by 7 wallets, 6.4 SOL, 2 sells) with
+/// its five top buyers in one cluster.
+fn ring_cto(script: &Script, mint: &Pubkey) -> pocketwatcher::domain::cto::CtoScore {
+    let model = Model::of(&script.trades);
+    let m = model.metrics(mint, model.now());
+    assert_eq!((m["buy_count_5m"], m["unique_buyers_5m"]), (17.0, 7.0));
+    score(&CtoInput {
+        top_3_share: m["top_3_buyers_volume_share_5m"],
+        buy_count: m["buy_count_5m"],
+        unique_buyers: m["unique_buyers_5m"],
+        new_wallet_pct: m["new_wallet_pct_5m"],
+        buy_sell_ratio: m["buy_sell_ratio_5m"],
+        volume_sol: m["buy_volume_sol_5m"],
+        top_buyers: 5,
+        linked_buyers: 5,
+        largest_cluster: 5,
+    })
+}
+
+fn cluster_component(cto: &Value) -> f64 {
+    cto["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c[0] == "cluster")
+        .map(|c| number(&c[1]))
+        .unwrap()
+}
+
 fn strings(keys: &[Pubkey]) -> BTreeSet<String> {
     keys.iter().map(Pubkey::to_base58).collect()
 }
@@ -211,12 +272,7 @@ async fn a_funded_ring_fires_the_cluster_trigger_and_the_same_volume_from_indepe
     // each independent buyer by a different established wallet (more than 200 signatures).
     let rpc = FakeChainRpc::start();
     let exchange: Pubkey = BINANCE_2.parse().unwrap();
-    let ring_source = wallets(7_000, 1)[0];
-    rpc.fund(&exchange, &ring_source, T0 - 86_400);
-    for (i, b) in ring_buyers(2).iter().enumerate() {
-        rpc.fund(&ring_source, b, T0 - 3_600 + i as i64);
-        rpc.add_activity(b, 3);
-    }
+    let ring_source = fund_ring(&rpc, 2, 7_000);
     let own_funders = wallets(7_001, 5);
     for (i, (b, f)) in ring_buyers(1).iter().zip(&own_funders).enumerate() {
         rpc.fund(&exchange, f, T0 - 90 * 86_400);
@@ -225,7 +281,15 @@ async fn a_funded_ring_fires_the_cluster_trigger_and_the_same_volume_from_indepe
         rpc.add_activity(b, 3);
     }
 
-    let mut system = System::start(&script, cross_independent, &rpc).await;
+    // The trace gets a generous latency budget: this test is about what it finds.
+    let mut system = System::start(
+        &script,
+        cross_independent,
+        &rpc,
+        FUNDED_RING_TRIGGERS,
+        "max_wait_ms = 30000",
+    )
+    .await;
 
     // The independent wallets: everything but the crossing is counted and nothing fired; the
     // crossing makes the count conditions hold, the trace finds five separate funders and the
@@ -289,20 +353,7 @@ async fn a_funded_ring_fires_the_cluster_trigger_and_the_same_volume_from_indepe
 
     // The CTO score stored with the alert is the domain formula on the window the model
     // predicts and the real cluster, and its inputs are stored by name.
-    let model = Model::of(&script.trades);
-    let m = model.metrics(&ring.mint, model.now());
-    let want = score(&CtoInput {
-        top_3_share: m["top_3_buyers_volume_share_5m"],
-        buy_count: m["buy_count_5m"],
-        unique_buyers: m["unique_buyers_5m"],
-        new_wallet_pct: m["new_wallet_pct_5m"],
-        buy_sell_ratio: m["buy_sell_ratio_5m"],
-        volume_sol: m["buy_volume_sol_5m"],
-        top_buyers: 5,
-        linked_buyers: 5,
-        largest_cluster: 5,
-    });
-    assert_eq!((m["buy_count_5m"], m["unique_buyers_5m"]), (17.0, 7.0));
+    let want = ring_cto(&script, &ring.mint);
     let inputs: HashMap<String, f64> = intel["cto_inputs"]
         .as_array()
         .unwrap()
@@ -320,18 +371,102 @@ async fn a_funded_ring_fires_the_cluster_trigger_and_the_same_volume_from_indepe
         "stored {cto:#}, expected {}",
         want.total
     );
-    let cluster_component = cto["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c[0] == "cluster")
-        .map(|c| number(&c[1]))
-        .unwrap();
-    assert_eq!(cluster_component, want.components[1].1);
-    assert!(cluster_component > 0.0, "real clusters feed the CTO score");
+    assert_eq!(cluster_component(cto), want.components[1].1);
+    assert!(
+        cluster_component(cto) > 0.0,
+        "real clusters feed the CTO score"
+    );
     assert!(
         !system.daemon.log().contains("chain-secret"),
         "the provider key never reaches the log"
     );
+    system.geyser.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_past_max_wait_ms_goes_out_without_clusters_and_completes_the_alert_row_later() {
+    let ring = ring_volume(3, T0 + 60);
+    let script = Script::new(vec![ring.clone()], Vec::new());
+    let crossing = script.crossing(0);
+    let rpc = FakeChainRpc::start();
+    let source = fund_ring(&rpc, 3, 7_010);
+    // The provider does not answer signature lists until the test says so: the trace cannot
+    // end within max_wait_ms, whatever the machine's load. (The provider timeout is long so the
+    // held requests are answered, not abandoned.)
+    rpc.hold_histories();
+    let triggers = "[[triggers]]\nname = \"ring_volume\"\n\
+                    conditions = [\"buy_count_5m >= 17\", \"buy_volume_sol_5m >= 6\"]\n";
+    let mut system = System::start(
+        &script,
+        crossing,
+        &rpc,
+        triggers,
+        "max_wait_ms = 300\nrpc_timeout_ms = 60000",
+    )
+    .await;
+    system.release_and_settle(crossing).await;
+    assert!(system.alerts().is_empty());
+    system.release_and_settle(crossing + 1).await;
+    let alerts = system.wait_alerts(1).await;
+    assert_eq!(alerts[0][1].as_str(), Some("ring_volume"));
+
+    // As decided: without the trace (it waits at the gate), the Limited Analysis says so, every
+    // buyer is its own cluster and the CTO cluster component is 0.
+    support::wait_until("the trace waits at the provider", DEADLINE, || {
+        rpc.held() >= 1
+    });
+    let decided = system.enrichment(&ring.mint).expect("the alert row");
+    assert_eq!(decided[0], Value::Bool(true), "{decided:#}");
+    assert_eq!(
+        decided[1]["missing"],
+        serde_json::json!(["funding trace: still running after 300 ms (recorded later)"])
+    );
+    assert_eq!(decided[1]["clusters"].as_array().unwrap().len(), 5);
+    assert_eq!(cluster_component(&decided[2]), 0.0);
+
+    // The provider answers: the trace ends and the row gets what it found.
+    rpc.release_histories();
+    let started = Instant::now();
+    let late = loop {
+        let row = system.enrichment(&ring.mint).expect("the alert row");
+        if row[0] == Value::Bool(false) {
+            break row;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "after {DEADLINE:?} the row still lacks the trace: {row:#}\n{}",
+            system.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let intel = &late[1];
+    assert_eq!(intel["missing"], serde_json::json!([]));
+    let clusters = intel["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 1, "{intel:#}");
+    let members: BTreeSet<String> = clusters[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(members, strings(&ring_buyers(3)));
+    assert_eq!(number(&intel["largest_cluster_share"]), 0.9375);
+    assert_eq!(number(&intel["funded_by_same_source_pct"]), 1.0);
+    for entry in intel["funding"].as_array().unwrap() {
+        assert_eq!(entry[1], serde_json::json!([source.to_base58()]));
+    }
+    let want = ring_cto(&script, &ring.mint);
+    assert!(
+        (number(&late[2]["score"]) - want.total).abs() < 1e-9,
+        "{:#}",
+        late[2]
+    );
+    assert_eq!(cluster_component(&late[2]), want.components[1].1);
+    assert!(cluster_component(&late[2]) > 0.0);
+    assert_eq!(
+        late[3].as_str(),
+        Some("5 wallets in 1 cluster: Cluster A (5 wallets, 6.00 SOL)")
+    );
+    assert_eq!(system.alerts().len(), 1, "updated, not a second alert");
     system.geyser.shutdown().await;
 }

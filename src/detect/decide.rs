@@ -6,13 +6,16 @@
 //! claimed in Redis (fenced by the lease, cooldown and HOT in one script) and then stored in the
 //! Postgres outbox; decisions left pending by a crash are stored by [`flush_pending`].
 
+use std::sync::Arc;
+
 use tracing::{error, info, warn};
 
 use super::detector::Detector;
+use super::enrich::LateTrace;
 use super::evaluate::{top_buyers, Candidate};
 use crate::domain::alert::Alert;
 use crate::domain::alert_assembly::{
-    assemble, dedup_key, market_cap_suppression, AlertFacts, TokenFacts,
+    assemble, dedup_key, market_cap_suppression, with_late_intel, AlertFacts, TokenFacts,
 };
 use crate::domain::alert_policy::MCAP_RECHECK_SECS;
 use crate::domain::counters::minute_of;
@@ -36,7 +39,7 @@ async fn suppress(d: &Detector, mint: &str, trigger: &str, reason: &'static str)
 }
 
 /// Enriches, filters, assembles, claims and stores one alert.
-pub async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
+pub async fn decide(d: &Arc<Detector>, c: Candidate, trigger_name: &str, now: i64) {
     let triggers = d.triggers.current();
     let Some(trigger) = triggers.iter().find(|t| t.name == trigger_name) else {
         return; // the set was reloaded meanwhile
@@ -61,7 +64,7 @@ pub async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
         WindowClass::FiveMinutes => c.windows.five_minutes.counts.buy_lamports,
         WindowClass::OneHour => c.windows.one_hour.counts.buy_lamports,
     };
-    let intel = d
+    let (intel, late) = d
         .enricher
         .wallet_intel(
             &c.mint,
@@ -101,6 +104,36 @@ pub async fn decide(d: &Detector, c: Candidate, trigger_name: &str, now: i64) {
         info!(mint = %c.mint, trigger = trigger_name, mcap_sol = ?market.mcap_sol, "trigger fired: alert decided");
         store(d, &key, &alert).await;
         d.enricher.mark_hot(&c.mint, &alert.trigger_reason).await;
+        if let Some(late) = late {
+            let d = d.clone();
+            actix_rt::spawn(async move { record_late(&d, late, &key, &alert).await });
+        }
+    }
+}
+
+/// Waits for a funding trace that outlived the alert's latency budget, then records on the
+/// stored alert what it found (clusters, wallet metrics, CTO score). The trace itself fills the
+/// `wallet_profiles` cache either way; this only completes the alert row. Not awaited at
+/// shutdown: a row left incomplete still says its trace was "recorded later" in the cache.
+async fn record_late(d: &Detector, late: LateTrace, key: &str, alert: &Alert) {
+    let Some(intel) = d.enricher.finish_late(late).await else {
+        return;
+    };
+    let Some(updated) = with_late_intel(alert, intel) else {
+        return;
+    };
+    match crate::store::postgres::alerts::update_enrichment(&d.postgres, key, &updated).await {
+        Ok(true) => {
+            info!(mint = %alert.mint, trigger = %alert.trigger_name, "late funding trace recorded on the alert")
+        }
+        Ok(false) => warn!(
+            dedup_key = key,
+            "late funding trace: the alert is not stored (yet); the cache has it"
+        ),
+        Err(e) => {
+            metrics::counter!(m::POSTGRES_ERRORS, "op" => "update_enrichment").increment(1);
+            warn!(error = %e, "cannot record the late funding trace on the alert; the cache has it");
+        }
     }
 }
 

@@ -123,7 +123,7 @@ pub struct Deciding {
 }
 
 impl Deciding {
-    pub fn detector(&self) -> &Detector {
+    pub fn detector(&self) -> &Arc<Detector> {
         &self.detector
     }
 }

@@ -149,6 +149,49 @@ pub fn assemble(facts: AlertFacts<'_>) -> Result<Alert, Suppression> {
     })
 }
 
+/// The CTO inputs back from their stored names (see [`CtoInput::named`]); None when one is
+/// missing.
+pub fn cto_input_from_named(named: &[(String, f64)]) -> Option<CtoInput> {
+    let get = |name: &str| named.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    Some(CtoInput {
+        top_3_share: get("top_3_share")?,
+        buy_count: get("buy_count")?,
+        unique_buyers: get("unique_buyers")?,
+        new_wallet_pct: get("new_wallet_pct")?,
+        buy_sell_ratio: get("buy_sell_ratio")?,
+        volume_sol: get("volume_sol")?,
+        top_buyers: get("top_buyers")? as usize,
+        linked_buyers: get("linked_buyers")? as usize,
+        largest_cluster: get("largest_cluster")? as usize,
+    })
+}
+
+/// `alert` with what a funding trace that outlived the latency budget found: the clusters and
+/// wallet metrics of `intel`, the cluster line, and the CTO score recomputed from the alert's
+/// stored inputs with the new cluster facts. None when the alert has no stored CTO inputs (it
+/// cannot be rescored; nothing is changed then).
+pub fn with_late_intel(alert: &Alert, intel: WalletIntel) -> Option<Alert> {
+    let stored = alert.wallet_intel.as_ref()?;
+    let mut input = cto_input_from_named(&stored.cto_inputs)?;
+    let (linked, largest) = linked_stats(&intel.clusters);
+    input.linked_buyers = linked;
+    input.largest_cluster = largest;
+    let cto = score(&input);
+    let mut intel = intel;
+    intel.cto_inputs = input.named();
+    let mut out = alert.clone();
+    out.cto_score = Some(cto.total);
+    out.cto_evidence = cto.evidence;
+    out.cto_components = cto
+        .components
+        .iter()
+        .map(|(n, v)| (n.to_string(), *v))
+        .collect();
+    out.cluster_summary = Some(summary(&intel.clusters));
+    out.wallet_intel = Some(intel);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +359,40 @@ mod tests {
         let intel = alert.wallet_intel.unwrap();
         assert_eq!(intel.clusters.len(), 5);
         assert_eq!(alert.cto_components[1], ("cluster".to_string(), 0.0));
+    }
+
+    #[test]
+    fn a_late_trace_rescores_the_alert_from_its_stored_inputs() {
+        let set = triggers(
+            "[[triggers]]\nname = \"volume\"\nconditions = [\"buy_volume_sol_5m >= 5\"]\n",
+        );
+        let trigger = set.iter().next().unwrap();
+        let top = buyers();
+        let mut early = intel(&[], None);
+        early.missing = vec!["funding trace: still running after 3000 ms (recorded later)".into()];
+        let alert = assemble(facts(trigger, &top, early)).unwrap();
+        assert_eq!(alert.cto_components[1].1, 0.0);
+        let ring: Vec<String> = top
+            .iter()
+            .map(|(w, _)| w.clone())
+            .chain(["src".into()])
+            .collect();
+        let late = with_late_intel(&alert, intel(std::slice::from_ref(&ring), Some(1.0))).unwrap();
+        // The same as if the trace had been in time.
+        let in_time = assemble(facts(trigger, &top, intel(&[ring], Some(1.0)))).unwrap();
+        assert_eq!(late.cto_score, in_time.cto_score);
+        assert_eq!(late.cto_components, in_time.cto_components);
+        assert_eq!(late.cto_evidence, in_time.cto_evidence);
+        assert_eq!(late.cluster_summary, in_time.cluster_summary);
+        assert_eq!(late.wallet_intel, in_time.wallet_intel);
+        assert!(late.missing_inputs().is_empty());
+        // Everything else is the alert as decided.
+        assert_eq!(late.trigger_reason, alert.trigger_reason);
+        assert_eq!(late.created_at_ms, alert.created_at_ms);
+        // No stored inputs: not rescored.
+        let mut bare = alert.clone();
+        bare.wallet_intel = None;
+        assert_eq!(with_late_intel(&bare, WalletIntel::default()), None);
     }
 
     #[test]
