@@ -27,6 +27,16 @@ pub struct Market {
     pub symbol: Option<String>,
 }
 
+/// A funding trace that outlived `enrich.max_wait_ms`, with what its intel is built from.
+pub struct LateTrace {
+    task: tokio::task::JoinHandle<TraceOutcome>,
+    mint: String,
+    since: i64,
+    wallets: Vec<String>,
+    volumes: Vec<u64>,
+    window_buy_lamports: u64,
+}
+
 pub struct Enricher {
     /// Shared with the trace tasks that outlive an alert's latency budget.
     tracer: std::sync::Arc<FundingTracer>,
@@ -191,8 +201,9 @@ impl Enricher {
 
     /// Clusters of `wallets` (bundles from the stored swaps, shared funders and fee payers from
     /// the funding trace) and the wallet metrics, waiting for the trace at most
-    /// `enrich.max_wait_ms`: a trace still running then finishes in the background (its results
-    /// land in the `wallet_profiles` cache) and the alert says what it lacked.
+    /// `enrich.max_wait_ms`. A trace still running then goes on (its results land in the
+    /// `wallet_profiles` cache) and is returned as a [`LateTrace`]: the alert says what it lacked,
+    /// and [`Enricher::finish_late`] gives the complete intel once the trace ends.
     pub async fn wallet_intel(
         &self,
         mint: &str,
@@ -200,13 +211,14 @@ impl Enricher {
         wallets: &[String],
         volumes: &[u64],
         window_buy_lamports: u64,
-    ) -> WalletIntel {
+    ) -> (WalletIntel, Option<LateTrace>) {
         let tracer = self.tracer.clone();
         let buyers = wallets.to_vec();
-        let task = tokio::spawn(async move { tracer.trace(&buyers).await });
+        let mut task = tokio::spawn(async move { tracer.trace(&buyers).await });
         let wait = Duration::from_millis(self.config.max_wait_ms.max(1));
         let mut missing = Vec::new();
-        let trace = match tokio::time::timeout(wait, task).await {
+        let mut late = None;
+        let trace = match tokio::time::timeout(wait, &mut task).await {
             Ok(Ok(t)) => t,
             Ok(Err(e)) => {
                 warn!(error = %e, "funding trace task failed");
@@ -218,9 +230,66 @@ impl Enricher {
                     "funding trace: still running after {} ms (recorded later)",
                     self.config.max_wait_ms
                 ));
+                late = Some(LateTrace {
+                    task,
+                    mint: mint.to_string(),
+                    since,
+                    wallets: wallets.to_vec(),
+                    volumes: volumes.to_vec(),
+                    window_buy_lamports,
+                });
                 TraceOutcome::default()
             }
         };
+        let intel = self
+            .intel_from(
+                mint,
+                since,
+                wallets,
+                volumes,
+                window_buy_lamports,
+                trace,
+                missing,
+            )
+            .await;
+        (intel, late)
+    }
+
+    /// Waits for a trace that outlived the latency budget and builds the intel it allows (None
+    /// when the trace task failed).
+    pub async fn finish_late(&self, late: LateTrace) -> Option<WalletIntel> {
+        let trace = match late.task.await {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(error = %e, "late funding trace task failed");
+                return None;
+            }
+        };
+        Some(
+            self.intel_from(
+                &late.mint,
+                late.since,
+                &late.wallets,
+                &late.volumes,
+                late.window_buy_lamports,
+                trace,
+                Vec::new(),
+            )
+            .await,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn intel_from(
+        &self,
+        mint: &str,
+        since: i64,
+        wallets: &[String],
+        volumes: &[u64],
+        window_buy_lamports: u64,
+        trace: TraceOutcome,
+        mut missing: Vec<String>,
+    ) -> WalletIntel {
         if let Some(reason) = &trace.missing {
             missing.push(format!("funding trace: {reason}"));
         }

@@ -1,6 +1,7 @@
 //! The detector's indexes in Redis: touched mints (evaluated soon after each commit), recently
 //! active mints (the sweep), HOT mints with their expiry, and the chain clock. Moved out of
-//! `detect::detector` so the loops hold no Redis commands of their own.
+//! `detect::detector` so the loops hold no Redis commands of their own; also the cooldown reads
+//! and pauses of a decision.
 
 use redis::aio::ConnectionLike;
 use redis::RedisResult;
@@ -76,4 +77,41 @@ pub async fn active_mints<C: ConnectionLike>(
         .arg("+inf")
         .query_async(conn)
         .await
+}
+
+/// The remaining cooldown (PTTL, ms; -2 none, -1 no expiry) of each `(mint, trigger)`, in order,
+/// in one round trip.
+pub async fn cooldown_pttls<C: ConnectionLike>(
+    conn: &mut C,
+    pairs: &[(&str, &str)],
+) -> RedisResult<Vec<i64>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for (mint, trigger) in pairs {
+        pipe.cmd("PTTL").arg(keys::cooldown(mint, trigger));
+    }
+    pipe.query_async(conn).await
+}
+
+/// Pauses a (mint, trigger) for `secs` after a match that did not alert (`reason`: low market
+/// cap, wallet conditions), unless a cooldown already runs: checked again after the pause, not at
+/// every cycle.
+pub async fn pause_trigger<C: ConnectionLike>(
+    conn: &mut C,
+    mint: &str,
+    trigger: &str,
+    reason: &str,
+    secs: u64,
+) -> RedisResult<()> {
+    let _: Option<String> = redis::cmd("SET")
+        .arg(keys::cooldown(mint, trigger))
+        .arg(reason)
+        .arg("NX")
+        .arg("EX")
+        .arg(secs)
+        .query_async(conn)
+        .await?;
+    Ok(())
 }
