@@ -190,12 +190,24 @@ async fn a_recording_replayed_gives_the_counters_and_rows_of_the_live_run() {
     let mut dc = DaemonConfig::new(redis_a.url(), pg.url(&db_a));
     dc.yellowstone_endpoint = geyser.endpoint();
     dc.extra = EXTRA.into();
-    let mut daemon = Daemon::start(&dc, "all");
-    // One transaction and one block meta per slot.
+    let config_a = dir.join("direct.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        &config_a,
+        format!(
+            "[redis]\nurl = \"{}\"\n[postgres]\nurl = \"{}\"\n[yellowstone]\nendpoint = \"{}\"\n{EXTRA}",
+            redis_a.url(),
+            pg.url(&db_a),
+            geyser.endpoint()
+        ),
+    )
+    .unwrap();
+    // One transaction and one block meta per slot. The recorder subscribes first (the live head
+    // is sequence 0 until the first subscriber reads it).
     let updates = (2 * trades).to_string();
-    let recorder = Command::new(BIN)
+    let mut recorder = Command::new(BIN)
         .args(["record", "--config"])
-        .arg(&daemon.config_path)
+        .arg(&config_a)
         .arg("--out")
         .arg(&recording)
         .args(["--count", &updates, "--json"])
@@ -203,11 +215,24 @@ async fn a_recording_replayed_gives_the_counters_and_rows_of_the_live_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    support::wait_until("recorder and daemon subscribed", DEADLINE, || {
+    support::wait_until("the recorder subscribed", DEADLINE, || {
+        geyser.subscribers() == 1
+    });
+    let mut daemon = Daemon::start(&dc, "all");
+    support::wait_until("the daemon subscribed", DEADLINE, || {
         geyser.subscribers() == 2
     });
     geyser.release(trades as u64);
     let direct = settled(&mut conn_a, &pg, &db_a, trades, &daemon).await;
+    let started = Instant::now();
+    while recorder.try_wait().unwrap().is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = recorder.kill();
+            let out = recorder.wait_with_output().unwrap();
+            panic!("the recorder did not reach --count: {}", stderr(&out));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let recorded = recorder.wait_with_output().unwrap();
     assert!(recorded.status.success(), "record: {}", stderr(&recorded));
     let summary: serde_json::Value = serde_json::from_slice(&recorded.stdout).unwrap();
