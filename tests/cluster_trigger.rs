@@ -470,3 +470,78 @@ async fn a_trace_past_max_wait_ms_goes_out_without_clusters_and_completes_the_al
     assert_eq!(system.alerts().len(), 1, "updated, not a second alert");
     system.geyser.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_wallets_buying_a_hot_token_are_traced_and_others_are_not() {
+    use support::scenarios::{buy, mint, sol};
+    let ring = ring_volume(4, T0 + 60);
+    let at = ring.crossing().at;
+    let cold = mint("cold", 4);
+    let old = wallets(6_602, 1)[0];
+    let fresh = wallets(6_600, 3);
+    let elsewhere = wallets(6_601, 3);
+    // The old wallet traded more than an hour before; after the alert (the ring's mint is HOT)
+    // it buys the HOT mint, then three new wallets do, and three new wallets buy a cold mint.
+    let mut extra = vec![
+        buy(old, cold, sol(0.1), 3_000_000, T0 - 4_000),
+        buy(old, ring.mint, sol(0.1), 3_000_000, at + 10),
+    ];
+    for (i, (f, e)) in fresh.iter().zip(&elsewhere).enumerate() {
+        let t = at + 20 + 5 * i as i64;
+        extra.push(buy(*f, ring.mint, sol(0.1), 3_000_000, t));
+        extra.push(buy(*e, cold, sol(0.1), 3_000_000, t));
+    }
+    let script = Script::new(vec![ring.clone()], extra);
+    let crossing = script.crossing(0);
+
+    let rpc = FakeChainRpc::start();
+    let exchange: Pubkey = BINANCE_2.parse().unwrap();
+    fund_ring(&rpc, 4, 7_020);
+    let funders = wallets(7_021, 7);
+    for (w, f) in fresh.iter().chain(&elsewhere).chain([&old]).zip(&funders) {
+        rpc.fund(&exchange, f, T0 - 86_400);
+        rpc.fund(f, w, T0 - 7_200);
+    }
+    let triggers = "[[triggers]]\nname = \"ring_volume\"\n\
+                    conditions = [\"buy_count_5m >= 17\", \"buy_volume_sol_5m >= 6\"]\n";
+    let mut system = System::start(
+        &script,
+        crossing,
+        &rpc,
+        triggers,
+        "max_wait_ms = 30000\nhot_trace_interval_secs = 1\nhot_trace_wallets_per_min = 600",
+    )
+    .await;
+    system.release_and_settle(crossing).await;
+    system.release_and_settle(crossing + 1).await;
+    system.wait_alerts(1).await;
+    system.release_and_settle(script.trades.len()).await;
+
+    // The new buyers of the HOT mint get traced (to their funders) without any alert on them.
+    let started = Instant::now();
+    loop {
+        let funded = system.funded_by();
+        let traced: Vec<bool> = fresh
+            .iter()
+            .zip(&funders)
+            .map(|(w, f)| funded.get(&w.to_base58()) == Some(&f.to_base58()))
+            .collect();
+        if traced.iter().all(|t| *t) {
+            // The old wallet bought the HOT mint before them (its buy was counted first) and the
+            // cold mint's buyers are as new: neither was traced.
+            assert!(!funded.contains_key(&old.to_base58()), "{funded:?}");
+            for e in &elsewhere {
+                assert!(!funded.contains_key(&e.to_base58()), "{funded:?}");
+            }
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "after {DEADLINE:?}: new HOT buyers traced {traced:?}: {funded:?}\n{}",
+            system.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(system.alerts().len(), 1);
+    system.geyser.shutdown().await;
+}

@@ -12,7 +12,7 @@ use super::funding::{FundingTracer, TraceOutcome};
 use super::rpc::{RpcClient, TokenSupply};
 use crate::config::EnrichConfig;
 use crate::domain::clusters::{clusters_from_groups, largest_share, WalletIntel};
-use crate::domain::funding::{funding_groups, same_source_share};
+use crate::domain::funding::{funding_groups, hot_trace_allowance, per_round, same_source_share};
 use crate::metrics as m;
 use crate::store::postgres::tokens;
 use crate::store::postgres::PgPool;
@@ -313,6 +313,76 @@ impl Enricher {
             missing,
             cto_inputs: Vec::new(),
         }
+    }
+
+    /// How often the HOT tracer looks for new buyers; None when it is off (no RPC provider, the
+    /// funding trace off, or a rate of 0).
+    pub fn hot_trace_every(&self) -> Option<Duration> {
+        let on = self.rpc.configured()
+            && self.config.funding_trace
+            && self.config.hot_trace_wallets_per_min > 0;
+        on.then(|| Duration::from_secs(self.config.hot_trace_interval_secs.max(1)))
+    }
+
+    /// Traces, rate- and budget-permitting, those of `wallets` (new buyers of HOT tokens) that
+    /// are not traced yet; results land in the `wallet_profiles` cache, where an alert on them
+    /// later finds them. Returns the wallets it is done with (traced now, or already cached);
+    /// the others wait for a later round.
+    pub async fn trace_hot_buyers(&self, wallets: &[String]) -> Vec<String> {
+        if wallets.is_empty() {
+            return Vec::new();
+        }
+        let cached =
+            match crate::store::postgres::wallets::load_funding(&self.postgres, wallets).await {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(error = %e, "cannot read the funding cache; HOT tracing waits");
+                    return Vec::new();
+                }
+            };
+        let (mut done, todo): (Vec<String>, Vec<String>) = wallets
+            .iter()
+            .cloned()
+            .partition(|w| cached.contains_key(w));
+        let day = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64 / 86_400);
+        let used = match self.redis.get().await {
+            Ok(mut conn) => crate::store::redis::detect_index::rpc_budget_used(&mut conn, day)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let used = match used {
+            Ok(u) => u,
+            Err(e) => {
+                warn!(error = %e, "cannot read the RPC budget; HOT tracing waits");
+                return done;
+            }
+        };
+        let n = hot_trace_allowance(
+            used,
+            self.config.rpc_daily_budget,
+            self.config.hot_trace_budget_pct,
+            per_round(
+                self.config.hot_trace_wallets_per_min,
+                self.config.hot_trace_interval_secs.max(1),
+            ),
+        );
+        let batch: Vec<String> = todo.into_iter().take(n).collect();
+        if batch.is_empty() {
+            return done;
+        }
+        let outcome = self.tracer.trace(&batch).await;
+        debug!(
+            wallets = batch.len(),
+            missing = ?outcome.missing,
+            "traced new buyers of HOT tokens"
+        );
+        if outcome.missing.is_none() {
+            done.extend(batch);
+        }
+        done
     }
 
     pub async fn mark_hot(&self, mint: &str, reason: &str) {

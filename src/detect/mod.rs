@@ -4,7 +4,8 @@
 //!   (touched mints, periodic sweep); [`decide`]: one match into an alert (the assembly itself is
 //!   [`crate::domain::alert_assembly`]).
 //! - [`evaluate`]: window reads in two depths and trigger matching.
-//! - [`enrich`]: price, market cap, venue, name, linked buyers; [`rpc`]: the JSON-RPC provider.
+//! - [`enrich`]: price, market cap, venue, name, linked buyers; [`rpc`]: the JSON-RPC provider;
+//!   [`funding`]: the funding trace; [`hot_trace`]: tracing new buyers of HOT tokens.
 //! - [`triggers_file`]: the running trigger set and its hot reload.
 
 pub mod decide;
@@ -12,6 +13,7 @@ pub mod detector;
 pub mod enrich;
 pub mod evaluate;
 pub mod funding;
+pub mod hot_trace;
 pub mod loops;
 pub mod rpc;
 pub mod triggers_file;
@@ -49,6 +51,8 @@ impl Actor for DetectorActor {
         ctx.spawn(lease.into_actor(self).map(|_, _, ctx| ctx.stop()));
         let eval = loops::evaluate_loop(self.detector.clone(), self.alive.clone());
         ctx.spawn(eval.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        // Ends at once when HOT tracing is off; never stops the actor.
+        ctx.spawn(hot_trace::hot_trace_loop(self.detector.clone()).into_actor(self));
     }
 }
 

@@ -115,3 +115,81 @@ pub async fn pause_trigger<C: ConnectionLike>(
         .await?;
     Ok(())
 }
+
+/// Mints HOT at `now_ms` (their HOT time ends later).
+pub async fn hot_mints<C: ConnectionLike>(conn: &mut C, now_ms: u64) -> RedisResult<Vec<String>> {
+    redis::cmd("ZRANGEBYSCORE")
+        .arg(keys::HOT_MINTS)
+        .arg(format!("({now_ms}"))
+        .arg("+inf")
+        .query_async(conn)
+        .await
+}
+
+/// Distinct buyers of `mints` in the `minutes` minute buckets ending with `now_minute` (from the
+/// per-wallet buy-volume sets the commit keeps), at most `limit`.
+pub async fn recent_buyers<C: ConnectionLike>(
+    conn: &mut C,
+    mints: &[String],
+    now_minute: i64,
+    minutes: i64,
+    limit: usize,
+) -> RedisResult<Vec<String>> {
+    if mints.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for mint in mints {
+        for minute in now_minute - minutes + 1..=now_minute {
+            pipe.cmd("ZRANGE")
+                .arg(keys::minute_wallet_volume(mint, minute))
+                .arg(0)
+                .arg(-1);
+        }
+    }
+    let sets: Vec<Vec<String>> = pipe.query_async(conn).await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(sets
+        .into_iter()
+        .flatten()
+        .filter(|w| seen.insert(w.clone()))
+        .take(limit)
+        .collect())
+}
+
+/// Each wallet's daily first-seen records `(day, earliest block time)` over the `days` days up to
+/// `today` (see [`crate::domain::first_seen`]).
+pub async fn first_seen_records<C: ConnectionLike>(
+    conn: &mut C,
+    wallets: &[String],
+    today: i64,
+    days: i64,
+) -> RedisResult<Vec<Vec<(i64, i64)>>> {
+    let mut out = vec![Vec::new(); wallets.len()];
+    if wallets.is_empty() {
+        return Ok(out);
+    }
+    let mut pipe = redis::pipe();
+    let range: Vec<i64> = (today - days + 1..=today).collect();
+    for day in &range {
+        pipe.cmd("ZMSCORE").arg(keys::first_seen(*day)).arg(wallets);
+    }
+    let scores: Vec<Vec<Option<f64>>> = pipe.query_async(conn).await?;
+    for (day, per_wallet) in range.iter().zip(scores) {
+        for (records, score) in out.iter_mut().zip(per_wallet) {
+            if let Some(t) = score {
+                records.push((*day, t as i64));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// RPC calls counted against `day`'s shared budget so far.
+pub async fn rpc_budget_used<C: ConnectionLike>(conn: &mut C, day: i64) -> RedisResult<u64> {
+    let used: Option<u64> = redis::cmd("GET")
+        .arg(keys::rpc_budget(day))
+        .query_async(conn)
+        .await?;
+    Ok(used.unwrap_or(0))
+}
