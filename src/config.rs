@@ -276,6 +276,14 @@ pub struct EnrichConfig {
     /// Longest an alert waits for enrichment (the funding trace); past it the alert goes out with
     /// what is known and the trace's result is recorded on the alert later.
     pub max_wait_ms: u64,
+    /// New wallets (first seen within the hour) buying a HOT token traced per minute, besides
+    /// alert candidates; 0 turns this off.
+    pub hot_trace_wallets_per_min: u32,
+    /// Share of `rpc_daily_budget` (percent) that HOT-token tracing may use; the rest stays for
+    /// alert candidates.
+    pub hot_trace_budget_pct: u32,
+    /// How often HOT tokens' new buyers are looked for.
+    pub hot_trace_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -489,6 +497,9 @@ impl Default for EnrichConfig {
             trace_max_pages: 5,
             labelled_wallets_file: String::new(),
             max_wait_ms: 3000,
+            hot_trace_wallets_per_min: 30,
+            hot_trace_budget_pct: 25,
+            hot_trace_interval_secs: 10,
         }
     }
 }
@@ -737,12 +748,13 @@ impl Config {
     /// entry stops start-up naming the file and the entry).
     fn validate_funding_trace(&self) -> Result<(), ConfigError> {
         let e = &self.enrich;
-        let positive: [(&str, u64); 5] = [
+        let positive: [(&str, u64); 6] = [
             ("enrich.rpc_batch_size", e.rpc_batch_size as u64),
             ("enrich.rpc_concurrency", e.rpc_concurrency as u64),
             ("enrich.trace_max_hops", e.trace_max_hops as u64),
             ("enrich.trace_max_pages", e.trace_max_pages as u64),
             ("enrich.max_wait_ms", e.max_wait_ms),
+            ("enrich.hot_trace_interval_secs", e.hot_trace_interval_secs),
         ];
         for (field, value) in positive {
             if value == 0 {
@@ -765,6 +777,13 @@ impl Config {
                 "enrich.trace_max_hops",
                 "more than 5 hops costs many requests and links unrelated wallets",
                 "use 1 to 5 (default 2)",
+            ));
+        }
+        if e.hot_trace_budget_pct > 100 {
+            return Err(invalid(
+                "enrich.hot_trace_budget_pct",
+                "is a percentage of rpc_daily_budget",
+                "use 0 to 100 (default 25)",
             ));
         }
         if let Err(problem) = crate::detect::funding::load_labels(&e.labelled_wallets_file) {
@@ -1072,6 +1091,7 @@ mod tests {
             ("[detect]\nlease_ttl_ms = 1000\nlease_renew_ms = 900\n", "detect.lease_renew_ms"),
             ("[alerts]\nclaim_secs = 5\nrequest_timeout_secs = 10\n", "alerts.claim_secs"),
             ("[alerts]\ntelegram_chat_id = \"42\"\n", "alerts.telegram_chat_id"),
+            ("[enrich]\nhot_trace_budget_pct = 101\n", "enrich.hot_trace_budget_pct"),
             ("[enrich]\nrpc_url = \"ftp://x\"\n", "enrich.rpc_url"),
             ("[detect]\nunknown_mcap = \"maybe\"\n", "detect.unknown_mcap"),
             ("[detect]\nlease_ttl_ms = 1000\nlease_renew_ms = 900\n", "detect.lease_renew_ms"),

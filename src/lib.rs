@@ -42,6 +42,7 @@ pub mod logging;
 pub mod metrics;
 pub mod outcomes;
 pub mod pipeline;
+pub mod recording;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

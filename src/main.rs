@@ -46,7 +46,8 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Write getTransaction JSON files straight into the stream (no gRPC feed needed).
+    /// Write getTransaction JSON files, or a recording directory, straight into the stream
+    /// (no gRPC feed needed).
     Replay {
         /// Config file (for the Redis URL); `POCKETWATCHER_REDIS_URL` also works.
         #[arg(long, short)]
@@ -57,6 +58,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Record the live feed (transactions and block metas) to hourly zstd files.
+    Record(cli::record::RecordArgs),
     /// Backlog, pending per consumer, lags, rates, dead letters, HOT tokens and the last alerts.
     Status(cli::status::StatusArgs),
     /// Which alerts a candidate trigger file would have sent on stored swaps, beside the running set.
@@ -101,6 +104,10 @@ fn main() -> ExitCode {
         Command::Status(args) => cli::status::run(args),
         Command::Backtest(args) => cli::backtest::run(args),
         Command::Outcomes(args) => cli::outcomes::run(args),
+        Command::Record(args) => {
+            pocketwatcher::logging::init("warn", "human");
+            cli::record::run(args)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -123,10 +130,11 @@ fn replay(config: Option<PathBuf>, repeat: usize, paths: &[PathBuf]) -> anyhow::
         config.redis.url.expose(),
         paths,
         repeat,
+        std::time::Duration::from_millis(config.ingest.block_time_hold_ms),
     ))?;
     eprintln!(
-        "replay: {} transactions written to stream:tx, {} undecodable",
-        summary.written, summary.undecodable
+        "replay: {} transactions written to stream:tx, {} undecodable, {} damaged recording files",
+        summary.written, summary.undecodable, summary.damaged_files
     );
     Ok(if summary.undecodable > 0 { 1 } else { 0 })
 }

@@ -231,6 +231,17 @@ async fn every_panel_query_returns_rows_and_the_scoreboard_matches_the_command()
             })
             .collect::<Vec<_>>(),
     );
+    // `outcomes` aggregates in SQL (flat memory): the same numbers as the domain's scoreboard.
+    assert_eq!(
+        outcomes::scoreboard(&pool, from, None).await.unwrap(),
+        board,
+        "SQL scoreboard = domain scoreboard"
+    );
+    let one = &board[0].trigger;
+    assert_eq!(
+        outcomes::scoreboard(&pool, from, Some(one)).await.unwrap(),
+        board[..1].to_vec()
+    );
     let expected: Vec<ScoreRow> = board
         .iter()
         .map(|s| ScoreRow {

@@ -269,9 +269,10 @@ async fn a_funded_ring_is_one_cluster_and_a_slow_provider_does_not_hold_the_aler
     let enricher = Enricher::new(pool.clone(), redis_pool(&redis), &config(&rpc, 10_000));
     let volumes = vec![2 * sol; 5];
 
-    let intel = enricher
+    let (intel, pending) = enricher
         .wallet_intel("RingMint", 0, &strings(&ring), &volumes, 10 * sol)
         .await;
+    assert!(pending.is_none(), "the trace ended within max_wait_ms");
     assert!(intel.missing.is_empty(), "{:?}", intel.missing);
     assert_eq!(intel.clusters.len(), 1);
     assert_eq!(intel.clusters[0].size(), 5);
@@ -280,7 +281,7 @@ async fn a_funded_ring_is_one_cluster_and_a_slow_provider_does_not_hold_the_aler
     // RPC cost of this alert (5 new buyers, one fresh source funded by an exchange): a page and
     // a transaction per buyer, then the source's, in 4 HTTP requests.
     assert_eq!((rpc.calls().len(), rpc.http_requests()), (12, 4));
-    let again = enricher
+    let (again, _) = enricher
         .wallet_intel("RingMint", 0, &strings(&ring), &volumes, 10 * sol)
         .await;
     assert_eq!(again.clusters, intel.clusters);
@@ -290,7 +291,7 @@ async fn a_funded_ring_is_one_cluster_and_a_slow_provider_does_not_hold_the_aler
         "a second alert on the same wallets makes no request"
     );
 
-    let intel = enricher
+    let (intel, _) = enricher
         .wallet_intel("SoloMint", 0, &strings(&solo), &volumes, 10 * sol)
         .await;
     assert!(intel.missing.is_empty(), "{:?}", intel.missing);
@@ -315,7 +316,7 @@ async fn a_funded_ring_is_one_cluster_and_a_slow_provider_does_not_hold_the_aler
         },
     );
     let started = std::time::Instant::now();
-    let intel = hurried
+    let (intel, pending) = hurried
         .wallet_intel("LateMint", 0, &strings(&[late]), &[sol], sol)
         .await;
     assert!(
@@ -336,4 +337,11 @@ async fn a_funded_ring_is_one_cluster_and_a_slow_provider_does_not_hold_the_aler
         Duration::from_secs(20),
         || pg.psql(&db, &query).trim() == "1",
     );
+    // And the complete intel, for the alert row, once it ends.
+    let finished = hurried
+        .finish_late(pending.expect("the trace outlived max_wait_ms"))
+        .await
+        .expect("the late trace ends");
+    assert!(finished.missing.is_empty(), "{:?}", finished.missing);
+    assert_eq!(finished.funding[0].2.as_deref(), Some("Binance 2"));
 }

@@ -6,4 +6,5 @@
 
 pub mod engine;
 pub mod postgres;
+pub mod recording;
 pub mod windows;

@@ -16,6 +16,7 @@ use crate::detect::triggers_file;
 use crate::domain::alert::number_to_json;
 use crate::domain::alert_policy::AlertPolicy;
 use crate::domain::outcome::{Outcome, HORIZON_NAMES};
+use crate::recording::reader::is_recording;
 use crate::store::postgres::{self, outcomes, swap_history};
 
 #[derive(clap::Args, Debug)]
@@ -120,20 +121,41 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let started = Instant::now();
+    let recording = (args.source != "postgres").then(|| PathBuf::from(&args.source));
+    if let Some(dir) = &recording {
+        anyhow::ensure!(
+            is_recording(dir),
+            "--source {:?}: use postgres, or a recording directory (the *.pwrec.zst files \
+             `pocketwatcher record` writes)",
+            args.source
+        );
+    }
     let (engine, live) = runtime.block_on(async {
-        let pool = postgres::connect(config.postgres.url.expose(), 2).await?;
+        // A recording brings its own swaps: the database (supplies for the market-cap filter,
+        // the live alerts, outcomes) is used when reachable, and its absence is said once.
+        let pool = match postgres::connect(config.postgres.url.expose(), 2).await {
+            Ok(pool) => Some(pool),
+            Err(e) if recording.is_some() => {
+                eprintln!(
+                    "note: PostgreSQL is not reachable ({e}); replaying the recording without \
+                     stored supplies (--mcap off), live alerts or outcomes"
+                );
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mcap_off = args.mcap == "off" || pool.is_none();
         let market = MarketCaps {
-            supplies: if args.mcap == "off" {
-                Default::default()
-            } else {
-                swap_history::cached_supplies(&pool)
+            supplies: match (&pool, mcap_off) {
+                (Some(pool), false) => swap_history::cached_supplies(pool)
                     .await?
                     .into_iter()
-                    .collect()
+                    .collect(),
+                _ => Default::default(),
             },
             min_mcap_sol: config.detect.min_mcap_sol,
             skip_unknown: config.detect.unknown_mcap == "skip",
-            off: args.mcap == "off",
+            off: mcap_off,
         };
         let engine_config = EngineConfig {
             policy: AlertPolicy {
@@ -145,24 +167,61 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<i32> {
             market,
         };
         let mut engine = Engine::new(vec![running, candidate], engine_config, from);
-        anyhow::ensure!(
-            args.source == "postgres",
-            "--source {:?}: only postgres is supported in this build",
-            args.source
-        );
         let start = from - warmup;
-        let total = swap_history::count_between(&pool, start, to).await?;
-        let mut progress = Progress::new("backtest", "swaps", total);
-        let alerts =
-            crate::backtest::postgres::replay(&pool, &mut engine, start, to, &mut |rows, _| {
-                progress.set(rows)
-            })
-            .await?;
-        progress.finish(engine.swaps);
-        let live = crate::store::postgres::outcomes::alerts_per_trigger(&pool, from, to)
-            .await
-            .unwrap_or_default();
-        let outcomes = score(&pool, &alerts, &config).await?;
+        let alerts = match (&recording, &pool) {
+            (Some(dir), _) => {
+                let inference = config.inference();
+                let hold = std::time::Duration::from_millis(config.ingest.block_time_hold_ms);
+                let size = crate::recording::RecordingReader::open(dir)?.total_bytes() / 1000;
+                let mut progress = Progress::new("backtest", "KB of recording read", size);
+                let (alerts, pass) = tokio::task::block_in_place(|| {
+                    crate::backtest::recording::replay(
+                        dir,
+                        hold,
+                        &inference,
+                        &mut engine,
+                        (start, to),
+                        &mut |read, _| progress.set(read / 1000),
+                        &mut |problem| eprintln!("backtest: {problem}"),
+                    )
+                })?;
+                progress.finish(size);
+                eprintln!(
+                    "backtest: recording: {} updates, {} transactions ({} undecodable, {} without swaps), {} swaps outside the range, {} damaged files",
+                    pass.feed.updates,
+                    pass.feed.transactions,
+                    pass.feed.undecodable,
+                    pass.not_swaps,
+                    pass.out_of_range,
+                    pass.feed.damaged_files
+                );
+                alerts
+            }
+            (None, Some(pool)) => {
+                let total = swap_history::count_between(pool, start, to).await?;
+                let mut progress = Progress::new("backtest", "swaps", total);
+                let alerts = crate::backtest::postgres::replay(
+                    pool,
+                    &mut engine,
+                    start,
+                    to,
+                    &mut |rows, _| progress.set(rows),
+                )
+                .await?;
+                progress.finish(engine.swaps);
+                alerts
+            }
+            (None, None) => anyhow::bail!("the postgres source needs the database"),
+        };
+        let (live, outcomes) = match &pool {
+            Some(pool) => (
+                crate::store::postgres::outcomes::alerts_per_trigger(pool, from, to)
+                    .await
+                    .unwrap_or_default(),
+                score(pool, &alerts, &config).await?,
+            ),
+            None => Default::default(),
+        };
         anyhow::Ok(((engine, alerts), (live, outcomes)))
     })?;
     let (engine, alerts) = engine;

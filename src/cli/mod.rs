@@ -7,6 +7,7 @@ pub mod bench_cost;
 pub mod outcomes;
 pub mod parse;
 pub mod progress;
+pub mod record;
 pub mod replay;
 pub mod run;
 pub mod status;

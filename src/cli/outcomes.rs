@@ -1,6 +1,9 @@
 //! `pocketwatcher outcomes`: which triggers are worth their alerts. A per-trigger scoreboard of
 //! what the tokens did after each alert (from `alert_outcomes`, which the detect role fills in),
 //! and the latest alerts with their outcomes. Aligned tables, or one JSON document.
+//!
+//! The scoreboard is aggregated by PostgreSQL (one grouped statement), and only the `--latest`
+//! alerts are read: memory does not grow with the number of alerts.
 
 use std::path::PathBuf;
 
@@ -8,7 +11,7 @@ use serde_json::json;
 
 use super::when::{format_utc, now_secs, parse_time};
 use crate::config::{Config, ProcessEnv};
-use crate::domain::outcome::{scoreboard, Scored, TriggerScore, HORIZON_NAMES};
+use crate::domain::outcome::{TriggerScore, HORIZON_NAMES};
 use crate::store::postgres::{self, outcomes::StoredOutcome};
 
 #[derive(clap::Args, Debug)]
@@ -31,9 +34,6 @@ pub struct OutcomesArgs {
     pub json: bool,
 }
 
-/// Alerts read for one scoreboard at most (a month of a busy trigger set is far below).
-const MAX_ALERTS: i64 = 1_000_000;
-
 pub fn run(args: OutcomesArgs) -> anyhow::Result<i32> {
     let config = match &args.config {
         Some(path) => Config::load(path, &ProcessEnv)?,
@@ -43,16 +43,19 @@ pub fn run(args: OutcomesArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let alerts = runtime.block_on(async {
+    let (board, alerts) = runtime.block_on(async {
         let pool = postgres::connect(config.postgres.url.expose(), 1).await?;
-        anyhow::Ok(
-            postgres::outcomes::stored(&pool, since, args.trigger.as_deref(), MAX_ALERTS).await?,
-        )
+        let trigger = args.trigger.as_deref();
+        let board = postgres::outcomes::scoreboard(&pool, since, trigger).await?;
+        let latest = i64::try_from(args.latest).unwrap_or(i64::MAX);
+        let alerts = postgres::outcomes::stored(&pool, since, trigger, latest).await?;
+        anyhow::Ok((board, alerts))
     })?;
     let report = Report {
         since,
         trigger: args.trigger.clone(),
         latest: args.latest,
+        board,
         alerts,
     };
     if args.json {
@@ -68,7 +71,9 @@ pub struct Report {
     pub since: i64,
     pub trigger: Option<String>,
     pub latest: usize,
-    /// Newest first.
+    /// Per trigger, by name.
+    pub board: Vec<TriggerScore>,
+    /// The latest alerts, newest first (at most `latest`).
     pub alerts: Vec<StoredOutcome>,
 }
 
@@ -126,21 +131,14 @@ fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
 }
 
 impl Report {
-    fn board(&self) -> Vec<TriggerScore> {
-        let scored: Vec<Scored> = self
-            .alerts
-            .iter()
-            .map(|a| Scored {
-                trigger: a.trigger.clone(),
-                outcome: a.outcome.clone(),
-            })
-            .collect();
-        scoreboard(&scored)
+    /// Alerts in the range (all of them, not only the latest listed).
+    fn total(&self) -> u64 {
+        self.board.iter().map(|s| s.alerts).sum()
     }
 
     pub fn json(&self) -> serde_json::Value {
         let board: Vec<serde_json::Value> = self
-            .board()
+            .board
             .iter()
             .map(|s| {
                 json!({
@@ -201,21 +199,21 @@ impl Report {
         json!({
             "since": self.since,
             "trigger": self.trigger,
-            "alerts": self.alerts.len(),
+            "alerts": self.total(),
             "scoreboard": board,
             "latest": latest,
         })
     }
 
     pub fn table(&self) -> String {
-        let board = self.board();
+        let board = &self.board;
         let mut out = format!(
             "outcomes   alerts since {} UTC{}: {} alerts, {} triggers\n\n",
             format_utc(self.since),
             self.trigger
                 .as_ref()
                 .map_or(String::new(), |t| format!(", trigger {t}")),
-            self.alerts.len(),
+            self.total(),
             board.len()
         );
         if board.is_empty() {

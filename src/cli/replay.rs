@@ -1,13 +1,18 @@
 //! `pocketwatcher replay FILE|DIR…`: feeds getTransaction JSON straight into the stream, bypassing
-//! gRPC — the bundled demo and a way to re-process known transactions.
+//! gRPC — the bundled demo and a way to re-process known transactions. A recording directory
+//! (`pocketwatcher record`) is replayed as ingest would have written it: same block times
+//! ([`crate::recording::feed`]), streamed file by file, never loaded whole.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::progress::Progress;
 use crate::domain::rpc_json::transactions_from_json_text;
 use crate::domain::{wire, DecodeError, Transaction};
+use crate::recording::feed::TimedTransactions;
+use crate::recording::reader::is_recording;
 use crate::store::redis::stream::{append, ensure_group};
 
 /// Files to read: each path, or the `.json`/`.jsonl` files of a directory in name order.
@@ -52,13 +57,17 @@ pub fn load_transactions(
 pub struct ReplaySummary {
     pub written: usize,
     pub undecodable: usize,
+    /// Recording files with a torn tail or corrupt content (reported on stderr, skipped past).
+    pub damaged_files: usize,
 }
 
 /// Writes every decodable transaction of `paths` to the stream at `redis_url`, `repeat` times.
+/// Recordings among `paths` get ingest's block times for `hold` (`ingest.block_time_hold_ms`).
 pub async fn replay(
     redis_url: &str,
     paths: &[PathBuf],
     repeat: usize,
+    hold: Duration,
 ) -> anyhow::Result<ReplaySummary> {
     let client = redis::Client::open(redis_url).context("redis URL")?;
     let mut conn = client
@@ -67,9 +76,19 @@ pub async fn replay(
         .context("connecting to Redis")?;
     conn.set_response_timeout(crate::actors::REDIS_RESPONSE_TIMEOUT);
     ensure_group(&mut conn).await?;
-    let mut payloads = Vec::new();
     let mut summary = ReplaySummary::default();
-    for (file, tx) in load_transactions(paths)? {
+    let (recordings, json): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.iter().cloned().partition(|p| is_recording(p));
+    for _ in 0..repeat {
+        for recording in &recordings {
+            replay_recording(&mut conn, recording, hold, &mut summary).await?;
+        }
+    }
+    if json.is_empty() {
+        return Ok(summary);
+    }
+    let mut payloads = Vec::new();
+    for (file, tx) in load_transactions(&json)? {
         match tx {
             Ok(tx) => payloads.push(wire::encode(&tx)),
             Err(e) => {
@@ -80,13 +99,61 @@ pub async fn replay(
     }
     let total = payloads.len() * repeat;
     let mut progress = Progress::new("replay", "written", total as u64);
+    let mut written = 0;
     for _ in 0..repeat {
         for chunk in payloads.chunks(500) {
             append(&mut conn, chunk).await?;
-            summary.written += chunk.len();
-            progress.set(summary.written as u64);
+            written += chunk.len();
+            progress.set(written as u64);
         }
     }
-    progress.finish(summary.written as u64);
+    progress.finish(written as u64);
+    summary.written += written;
     Ok(summary)
+}
+
+/// Streams one recording into the stream, 500 entries per XADD pipeline; progress is over the
+/// compressed bytes read (the number of transactions is not known before the end).
+async fn replay_recording(
+    conn: &mut redis::aio::MultiplexedConnection,
+    path: &Path,
+    hold: Duration,
+    summary: &mut ReplaySummary,
+) -> anyhow::Result<()> {
+    let mut feed = TimedTransactions::open(path, hold)?;
+    let mut progress = Progress::new("replay", "KB read", feed.reader().total_bytes() / 1000);
+    let mut batch: Vec<Vec<u8>> = Vec::with_capacity(500);
+    let mut written = 0;
+    loop {
+        let item = feed.next();
+        let end = item.is_none();
+        match item {
+            Some(Ok(tx)) => batch.push(wire::encode(&tx)),
+            Some(Err(e)) => eprintln!("replay: {e}"),
+            None => {}
+        }
+        if batch.len() >= 500 || (end && !batch.is_empty()) {
+            append(conn, &batch).await?;
+            written += batch.len();
+            batch.clear();
+            progress.set(feed.reader().bytes_read() / 1000);
+        }
+        if end {
+            break;
+        }
+    }
+    progress.finish(feed.reader().bytes_read() / 1000);
+    let stats = &feed.stats;
+    eprintln!(
+        "replay: {}: {} updates ({} transactions, {} block metas), {written} written, {} undecodable",
+        path.display(),
+        stats.updates,
+        stats.transactions,
+        stats.block_metas,
+        stats.undecodable
+    );
+    summary.written += written;
+    summary.undecodable += stats.undecodable as usize;
+    summary.damaged_files += stats.damaged_files as usize;
+    Ok(())
 }

@@ -12,7 +12,7 @@ use super::funding::{FundingTracer, TraceOutcome};
 use super::rpc::{RpcClient, TokenSupply};
 use crate::config::EnrichConfig;
 use crate::domain::clusters::{clusters_from_groups, largest_share, WalletIntel};
-use crate::domain::funding::{funding_groups, same_source_share};
+use crate::domain::funding::{funding_groups, hot_trace_allowance, per_round, same_source_share};
 use crate::metrics as m;
 use crate::store::postgres::tokens;
 use crate::store::postgres::PgPool;
@@ -25,6 +25,16 @@ pub struct Market {
     pub mcap_sol: Option<f64>,
     pub name: Option<String>,
     pub symbol: Option<String>,
+}
+
+/// A funding trace that outlived `enrich.max_wait_ms`, with what its intel is built from.
+pub struct LateTrace {
+    task: tokio::task::JoinHandle<TraceOutcome>,
+    mint: String,
+    since: i64,
+    wallets: Vec<String>,
+    volumes: Vec<u64>,
+    window_buy_lamports: u64,
 }
 
 pub struct Enricher {
@@ -191,8 +201,9 @@ impl Enricher {
 
     /// Clusters of `wallets` (bundles from the stored swaps, shared funders and fee payers from
     /// the funding trace) and the wallet metrics, waiting for the trace at most
-    /// `enrich.max_wait_ms`: a trace still running then finishes in the background (its results
-    /// land in the `wallet_profiles` cache) and the alert says what it lacked.
+    /// `enrich.max_wait_ms`. A trace still running then goes on (its results land in the
+    /// `wallet_profiles` cache) and is returned as a [`LateTrace`]: the alert says what it lacked,
+    /// and [`Enricher::finish_late`] gives the complete intel once the trace ends.
     pub async fn wallet_intel(
         &self,
         mint: &str,
@@ -200,13 +211,14 @@ impl Enricher {
         wallets: &[String],
         volumes: &[u64],
         window_buy_lamports: u64,
-    ) -> WalletIntel {
+    ) -> (WalletIntel, Option<LateTrace>) {
         let tracer = self.tracer.clone();
         let buyers = wallets.to_vec();
-        let task = tokio::spawn(async move { tracer.trace(&buyers).await });
+        let mut task = tokio::spawn(async move { tracer.trace(&buyers).await });
         let wait = Duration::from_millis(self.config.max_wait_ms.max(1));
         let mut missing = Vec::new();
-        let trace = match tokio::time::timeout(wait, task).await {
+        let mut late = None;
+        let trace = match tokio::time::timeout(wait, &mut task).await {
             Ok(Ok(t)) => t,
             Ok(Err(e)) => {
                 warn!(error = %e, "funding trace task failed");
@@ -218,9 +230,66 @@ impl Enricher {
                     "funding trace: still running after {} ms (recorded later)",
                     self.config.max_wait_ms
                 ));
+                late = Some(LateTrace {
+                    task,
+                    mint: mint.to_string(),
+                    since,
+                    wallets: wallets.to_vec(),
+                    volumes: volumes.to_vec(),
+                    window_buy_lamports,
+                });
                 TraceOutcome::default()
             }
         };
+        let intel = self
+            .intel_from(
+                mint,
+                since,
+                wallets,
+                volumes,
+                window_buy_lamports,
+                trace,
+                missing,
+            )
+            .await;
+        (intel, late)
+    }
+
+    /// Waits for a trace that outlived the latency budget and builds the intel it allows (None
+    /// when the trace task failed).
+    pub async fn finish_late(&self, late: LateTrace) -> Option<WalletIntel> {
+        let trace = match late.task.await {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(error = %e, "late funding trace task failed");
+                return None;
+            }
+        };
+        Some(
+            self.intel_from(
+                &late.mint,
+                late.since,
+                &late.wallets,
+                &late.volumes,
+                late.window_buy_lamports,
+                trace,
+                Vec::new(),
+            )
+            .await,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn intel_from(
+        &self,
+        mint: &str,
+        since: i64,
+        wallets: &[String],
+        volumes: &[u64],
+        window_buy_lamports: u64,
+        trace: TraceOutcome,
+        mut missing: Vec<String>,
+    ) -> WalletIntel {
         if let Some(reason) = &trace.missing {
             missing.push(format!("funding trace: {reason}"));
         }
@@ -244,6 +313,76 @@ impl Enricher {
             missing,
             cto_inputs: Vec::new(),
         }
+    }
+
+    /// How often the HOT tracer looks for new buyers; None when it is off (no RPC provider, the
+    /// funding trace off, or a rate of 0).
+    pub fn hot_trace_every(&self) -> Option<Duration> {
+        let on = self.rpc.configured()
+            && self.config.funding_trace
+            && self.config.hot_trace_wallets_per_min > 0;
+        on.then(|| Duration::from_secs(self.config.hot_trace_interval_secs.max(1)))
+    }
+
+    /// Traces, rate- and budget-permitting, those of `wallets` (new buyers of HOT tokens) that
+    /// are not traced yet; results land in the `wallet_profiles` cache, where an alert on them
+    /// later finds them. Returns the wallets it is done with (traced now, or already cached);
+    /// the others wait for a later round.
+    pub async fn trace_hot_buyers(&self, wallets: &[String]) -> Vec<String> {
+        if wallets.is_empty() {
+            return Vec::new();
+        }
+        let cached =
+            match crate::store::postgres::wallets::load_funding(&self.postgres, wallets).await {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(error = %e, "cannot read the funding cache; HOT tracing waits");
+                    return Vec::new();
+                }
+            };
+        let (mut done, todo): (Vec<String>, Vec<String>) = wallets
+            .iter()
+            .cloned()
+            .partition(|w| cached.contains_key(w));
+        let day = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64 / 86_400);
+        let used = match self.redis.get().await {
+            Ok(mut conn) => crate::store::redis::detect_index::rpc_budget_used(&mut conn, day)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let used = match used {
+            Ok(u) => u,
+            Err(e) => {
+                warn!(error = %e, "cannot read the RPC budget; HOT tracing waits");
+                return done;
+            }
+        };
+        let n = hot_trace_allowance(
+            used,
+            self.config.rpc_daily_budget,
+            self.config.hot_trace_budget_pct,
+            per_round(
+                self.config.hot_trace_wallets_per_min,
+                self.config.hot_trace_interval_secs.max(1),
+            ),
+        );
+        let batch: Vec<String> = todo.into_iter().take(n).collect();
+        if batch.is_empty() {
+            return done;
+        }
+        let outcome = self.tracer.trace(&batch).await;
+        debug!(
+            wallets = batch.len(),
+            missing = ?outcome.missing,
+            "traced new buyers of HOT tokens"
+        );
+        if outcome.missing.is_none() {
+            done.extend(batch);
+        }
+        done
     }
 
     pub async fn mark_hot(&self, mint: &str, reason: &str) {

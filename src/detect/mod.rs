@@ -1,14 +1,20 @@
 //! Detection: sliding windows → triggers → alert decisions, by one leader at a time.
 //!
-//! - [`detector`]: the lease, the evaluation cycles (touched mints, periodic sweep) and decisions.
+//! - [`detector`]: the detector's shared state; [`loops`]: the lease and the evaluation cycles
+//!   (touched mints, periodic sweep); [`decide`]: one match into an alert (the assembly itself is
+//!   [`crate::domain::alert_assembly`]).
 //! - [`evaluate`]: window reads in two depths and trigger matching.
-//! - [`enrich`]: price, market cap, venue, name, linked buyers; [`rpc`]: the JSON-RPC provider.
+//! - [`enrich`]: price, market cap, venue, name, linked buyers; [`rpc`]: the JSON-RPC provider;
+//!   [`funding`]: the funding trace; [`hot_trace`]: tracing new buyers of HOT tokens.
 //! - [`triggers_file`]: the running trigger set and its hot reload.
 
+pub mod decide;
 pub mod detector;
 pub mod enrich;
 pub mod evaluate;
 pub mod funding;
+pub mod hot_trace;
+pub mod loops;
 pub mod rpc;
 pub mod triggers_file;
 
@@ -41,10 +47,12 @@ impl Actor for DetectorActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.alive.store(now_ms(), Ordering::Relaxed);
-        let lease = detector::lease_loop(self.detector.clone());
+        let lease = loops::lease_loop(self.detector.clone());
         ctx.spawn(lease.into_actor(self).map(|_, _, ctx| ctx.stop()));
-        let eval = detector::evaluate_loop(self.detector.clone(), self.alive.clone());
+        let eval = loops::evaluate_loop(self.detector.clone(), self.alive.clone());
         ctx.spawn(eval.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        // Ends at once when HOT tracing is off; never stops the actor.
+        ctx.spawn(hot_trace::hot_trace_loop(self.detector.clone()).into_actor(self));
     }
 }
 

@@ -342,6 +342,33 @@ pub fn same_source_share(buyers: &[String], chains: &[Chain]) -> Option<f64> {
     Some(best as f64 / buyers.len() as f64)
 }
 
+/// Calls one traced wallet is assumed to cost: its page and oldest transaction, and the same for
+/// a fresh funder (labelled and established funders cost less).
+pub const CALLS_PER_TRACED_WALLET: u64 = 4;
+
+/// How many new wallets of HOT tokens a round may trace: at most `per_round`, and never into the
+/// part of the daily budget kept for alert candidates (`used` calls of `daily_budget` spent
+/// today, of which HOT tracing may take up to `budget_pct` percent of the whole).
+pub fn hot_trace_allowance(
+    used: u64,
+    daily_budget: u64,
+    budget_pct: u32,
+    per_round: usize,
+) -> usize {
+    let cap = daily_budget.saturating_mul(budget_pct.min(100) as u64) / 100;
+    let left = cap.saturating_sub(used) / CALLS_PER_TRACED_WALLET;
+    per_round.min(usize::try_from(left).unwrap_or(usize::MAX))
+}
+
+/// Wallets per round for a per-minute rate and a round every `interval_secs` (at least one when
+/// the rate is not 0).
+pub fn per_round(wallets_per_min: u32, interval_secs: u64) -> usize {
+    if wallets_per_min == 0 {
+        return 0;
+    }
+    ((wallets_per_min as u64 * interval_secs).div_ceil(60)).max(1) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +409,22 @@ mod tests {
         .unwrap()
     }
     const EXCHANGE: &str = "5tzFkiKscXHK5ZXCGbXZxdw7gTjjD1mBwuoFbhUvuAi9";
+
+    #[test]
+    fn hot_tracing_stays_within_its_share_of_the_daily_budget() {
+        // 25 % of 20,000 = 5,000 calls: 1,250 wallets at 4 calls each.
+        assert_eq!(hot_trace_allowance(0, 20_000, 25, 5), 5);
+        assert_eq!(hot_trace_allowance(4_990, 20_000, 25, 5), 2);
+        assert_eq!(hot_trace_allowance(5_000, 20_000, 25, 5), 0);
+        // Alerts spent past the share: HOT tracing stops, alerts keep the rest.
+        assert_eq!(hot_trace_allowance(12_000, 20_000, 25, 5), 0);
+        assert_eq!(hot_trace_allowance(0, 20_000, 0, 5), 0);
+        assert_eq!(hot_trace_allowance(0, 20_000, 250, 1_000_000), 5_000);
+        assert_eq!(per_round(30, 10), 5);
+        assert_eq!(per_round(1, 10), 1);
+        assert_eq!(per_round(0, 10), 0);
+        assert_eq!(per_round(600, 1), 10);
+    }
 
     #[test]
     fn the_sender_of_a_real_sol_transfer_is_the_funder() {

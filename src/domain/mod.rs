@@ -4,13 +4,14 @@
 //!   its stream encoding; [`solana_wire`] reads Solana's binary transactions (RPC `base64`).
 //! - [`windows`]: the 18 window metrics; [`triggers`]: the condition grammar and evaluation;
 //!   [`cto`]: the CTO score and risk levels; [`clusters`]: linked-wallet groups; [`alert`]: what an
-//!   alert carries; [`alert_policy`]: which match becomes an alert (cooldowns, HOT), shared by the
-//!   detector and the backtest.
+//!   alert carries; [`alert_assembly`]: a match and its facts into the alert; [`alert_policy`]:
+//!   which match becomes an alert (cooldowns, HOT), shared by the detector and the backtest.
 //! - [`funding`]: who funded a wallet, funding chains, labelled wallets.
 //! - [`deltas`]: per-owner balance changes; [`inference`]: swaps from them; [`venue`]: where they
 //!   traded; [`sol_price`]: SOL value of stable-quoted swaps.
 
 pub mod alert;
+pub mod alert_assembly;
 pub mod alert_policy;
 pub mod assets;
 pub mod clusters;

@@ -18,8 +18,23 @@ pub struct FakeGeyserArgs {
     /// Directory of RPC getTransaction JSON files (every *.json, sorted by name).
     #[arg(long, default_value = "tests/fixtures/mainnet")]
     pub fixtures: PathBuf,
-    /// Transactions per second (0 = as fast as clients read).
-    #[arg(long, default_value_t = 0)]
+    /// Serve this recording (`pocketwatcher record --out DIR`) instead of the fixtures, once, at
+    /// its recorded pace (see --speed, --as-fast-as-possible).
+    #[arg(long, value_name = "DIR")]
+    pub recording: Option<PathBuf>,
+    /// With --recording: the recorded pace times this (2 = twice as fast, 0.5 = half).
+    #[arg(
+        long,
+        default_value_t = 1.0,
+        requires = "recording",
+        conflicts_with = "as_fast_as_possible"
+    )]
+    pub speed: f64,
+    /// With --recording: as fast as clients read, ignoring the recorded times.
+    #[arg(long, requires = "recording")]
+    pub as_fast_as_possible: bool,
+    /// Transactions per second (0 = as fast as clients read). Not with --recording.
+    #[arg(long, default_value_t = 0, conflicts_with = "recording")]
     pub rate: u64,
     /// Stop producing after this many transactions, keeping streams open (0 = forever).
     #[arg(long, default_value_t = 0)]
@@ -64,7 +79,14 @@ fn parse_secret(s: &str) -> Result<Secret, std::convert::Infallible> {
 impl FakeGeyserArgs {
     /// The server configuration these options describe.
     pub fn config(&self) -> FakeGeyserConfig {
-        let mut config = FakeGeyserConfig::with_fixtures(Fixtures::Dir(self.fixtures.clone()));
+        let fixtures = match &self.recording {
+            Some(dir) => Fixtures::Recording(dir.clone()),
+            None => Fixtures::Dir(self.fixtures.clone()),
+        };
+        let mut config = FakeGeyserConfig::with_fixtures(fixtures);
+        if self.recording.is_some() && !self.as_fast_as_possible {
+            config.pace = Some(self.speed);
+        }
         config.listen = self.listen;
         config.traffic = TrafficParams {
             start_slot: self.start_slot,
@@ -200,5 +222,41 @@ mod tests {
         assert_eq!(c.drop_after, Some(7));
         assert_eq!(c.x_token.as_ref().map(|s| s.expose()), Some("hunter2"));
         assert!(!format!("{:?}", cli.args).contains("hunter2"));
+    }
+
+    #[test]
+    fn a_recording_is_paced_unless_as_fast_as_possible() {
+        let c = Cli::try_parse_from(["x", "--recording", "/tmp/r"])
+            .unwrap()
+            .args
+            .config();
+        assert!(
+            matches!(c.fixtures, Fixtures::Recording(ref d) if d == std::path::Path::new("/tmp/r"))
+        );
+        assert_eq!(c.pace, Some(1.0));
+        let c = Cli::try_parse_from(["x", "--recording", "/tmp/r", "--speed", "4"])
+            .unwrap()
+            .args
+            .config();
+        assert_eq!(c.pace, Some(4.0));
+        let c = Cli::try_parse_from(["x", "--recording", "/tmp/r", "--as-fast-as-possible"])
+            .unwrap()
+            .args
+            .config();
+        assert_eq!((c.pace, c.rate), (None, 0));
+        assert!(
+            Cli::try_parse_from(["x", "--speed", "2"]).is_err(),
+            "--speed needs --recording"
+        );
+        assert!(Cli::try_parse_from(["x", "--recording", "r", "--rate", "5"]).is_err());
+        assert!(Cli::try_parse_from([
+            "x",
+            "--recording",
+            "r",
+            "--speed",
+            "2",
+            "--as-fast-as-possible"
+        ])
+        .is_err());
     }
 }

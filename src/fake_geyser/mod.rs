@@ -21,6 +21,7 @@
 
 pub mod args;
 mod filter;
+pub mod recorded;
 pub mod script;
 pub mod service;
 pub mod traffic;
@@ -70,6 +71,8 @@ pub enum Fixtures {
     Transactions(Vec<Transaction>),
     /// Exactly these transactions, in this order, in their slots, once (no key replacement).
     Scripted(Vec<ScriptedTx>),
+    /// A recording directory (`pocketwatcher record`), sent as recorded, once.
+    Recording(PathBuf),
 }
 
 /// Configuration of the fake server.
@@ -81,6 +84,8 @@ pub struct FakeGeyserConfig {
     pub traffic: TrafficParams,
     /// Transactions per second; 0 = as fast as clients read.
     pub rate: u64,
+    /// A recording's original pace times this (2.0: twice as fast); `None`: `rate` decides.
+    pub pace: Option<f64>,
     /// Stop producing after this many transactions (streams stay open, pings only); 0 = never
     /// (a script ends with its last transaction anyway). [`FakeGeyserHandle::release`] raises it.
     pub count: u64,
@@ -109,6 +114,7 @@ impl FakeGeyserConfig {
             fixtures,
             traffic: TrafficParams::default(),
             rate: 0,
+            pace: None,
             count: 0,
             ping_interval: Duration::from_secs(15),
             retain_slots: 100_000,
@@ -131,17 +137,38 @@ impl FakeGeyser {
             Fixtures::Dir(dir) => Traffic::new(Traffic::load_fixtures(dir)?, config.traffic)?,
             Fixtures::Transactions(list) => Traffic::new(list.clone(), config.traffic)?,
             Fixtures::Scripted(list) => Traffic::scripted(list.clone(), config.traffic)?,
+            Fixtures::Recording(dir) => {
+                let (entries, loaded) = recorded::load(dir)?;
+                tracing::info!(
+                    transactions = loaded.transactions,
+                    block_metas = loaded.block_metas,
+                    undecodable = loaded.undecodable,
+                    damaged_files = loaded.damaged_files,
+                    "fake geyser: recording loaded"
+                );
+                Traffic::recorded(entries, config.traffic)?
+            }
         };
+        if let Some(speed) = config.pace {
+            if !(speed.is_finite() && speed > 0.0) {
+                return Err(FakeGeyserError::Config(format!(
+                    "speed {speed}: use a positive number (1 = the recorded pace)"
+                )));
+            }
+        }
         let traffic = Arc::new(traffic);
         // Fill the key pools in the background, so that streaming does not pay for them.
         let warm = Arc::clone(&traffic);
         let _ = std::thread::Builder::new()
             .name("fake-geyser-pools".into())
             .spawn(move || warm.warm_up());
+        // Only a recording has a pace to keep.
+        let pace = config.pace.filter(|_| traffic.offset_of(0).is_some());
         let shared = Arc::new(Shared::new(
             traffic,
             SharedParams {
                 rate: config.rate,
+                pace,
                 count: config.count,
                 ping_interval: config.ping_interval,
                 retain_slots: config.retain_slots,

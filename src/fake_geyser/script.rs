@@ -44,9 +44,42 @@ struct SlotInfo {
 pub(crate) struct Script {
     entries: Vec<(Transaction, SubscribeUpdateTransaction)>,
     slots: BTreeMap<u64, SlotInfo>,
+    /// A recording's pace: when each entry arrived, after the first (non-decreasing).
+    offsets: Option<Vec<std::time::Duration>>,
 }
 
 impl Script {
+    /// A recording (see [`super::recorded`]): each transaction with the update exactly as
+    /// recorded, and its arrival offset, which paces `fake-geyser --recording`.
+    pub(crate) fn recorded(
+        list: Vec<(ScriptedTx, SubscribeUpdateTransaction, std::time::Duration)>,
+    ) -> Result<Self, FakeGeyserError> {
+        let mut offsets = Vec::with_capacity(list.len());
+        let mut updates = Vec::with_capacity(list.len());
+        let mut items = Vec::with_capacity(list.len());
+        for (item, update, at) in list {
+            let at = offsets
+                .last()
+                .map_or(at, |&last: &std::time::Duration| last.max(at));
+            offsets.push(at);
+            updates.push(update);
+            items.push(item);
+        }
+        let mut script = Script::new(items)?;
+        for ((tx, update), recorded) in script.entries.iter_mut().zip(updates) {
+            // Keep the recorded index too: the update is sent as recorded.
+            tx.index = recorded.transaction.as_ref().map(|t| t.index).or(tx.index);
+            *update = recorded;
+        }
+        script.offsets = Some(offsets);
+        Ok(script)
+    }
+
+    /// When entry `seq` arrived in the recording, after its first entry.
+    pub(crate) fn offset(&self, seq: u64) -> Option<std::time::Duration> {
+        self.offsets.as_ref()?.get(seq as usize).copied()
+    }
+
     pub(crate) fn new(list: Vec<ScriptedTx>) -> Result<Self, FakeGeyserError> {
         if list.is_empty() {
             return Err(FakeGeyserError::Config(
@@ -87,7 +120,11 @@ impl Script {
             let update = to_update(&tx);
             entries.push((tx, update));
         }
-        Ok(Script { entries, slots })
+        Ok(Script {
+            entries,
+            slots,
+            offsets: None,
+        })
     }
 
     pub(crate) fn len(&self) -> u64 {

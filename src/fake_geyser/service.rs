@@ -66,6 +66,8 @@ fn from_slot_status(from_slot: u64, first_available: u64) -> Status {
 pub(crate) struct Shared {
     pub(crate) traffic: Arc<Traffic>,
     rate: u64,
+    /// A recording's pace multiplier: the clock follows the recorded arrival times.
+    pace: Option<f64>,
     /// Sequence numbers at or above this are not produced (yet): `count` or `u64::MAX`, raised
     /// by [`Shared::raise_limit`], never above a script's length.
     limit: watch::Sender<u64>,
@@ -91,6 +93,7 @@ pub(crate) struct Shared {
 /// Knobs of [`Shared`] (a subset of the public config).
 pub(crate) struct SharedParams {
     pub(crate) rate: u64,
+    pub(crate) pace: Option<f64>,
     pub(crate) count: u64,
     pub(crate) ping_interval: Duration,
     pub(crate) retain_slots: u64,
@@ -106,6 +109,7 @@ impl Shared {
         Shared {
             traffic,
             rate: p.rate,
+            pace: p.pace,
             limit: watch::Sender::new(limit.min(end)),
             end,
             ping_interval: p.ping_interval.max(Duration::from_millis(1)),
@@ -213,6 +217,9 @@ impl Shared {
 
     /// The rate clock: advances the head by `rate` per second once the first client subscribed.
     pub(crate) async fn run_clock(self: Arc<Self>) {
+        if let Some(speed) = self.pace {
+            return self.run_paced(speed).await;
+        }
         if self.rate == 0 {
             return;
         }
@@ -242,6 +249,56 @@ impl Shared {
             if whole > 0 {
                 self.advance_head(self.head().saturating_add(whole));
             }
+        }
+    }
+}
+
+impl Shared {
+    /// Whether sessions advance the head themselves (no clock: as fast as the reader).
+    fn unlimited(&self) -> bool {
+        self.rate == 0 && self.pace.is_none()
+    }
+
+    /// The recording clock: transaction `seq` is produced `offset(seq) / speed` after the first
+    /// client subscribed. Time spent held at the limit ([`Shared::raise_limit`]) does not count.
+    async fn run_paced(self: Arc<Self>, speed: f64) {
+        self.clock_start.notified().await;
+        let mut start = Instant::now();
+        let mut limit_rx = self.limit.subscribe();
+        loop {
+            let head = self.head();
+            if head >= *limit_rx.borrow_and_update() {
+                if head >= self.end {
+                    return;
+                }
+                let held = Instant::now();
+                if limit_rx.changed().await.is_err() {
+                    return;
+                }
+                start += held.elapsed();
+                continue;
+            }
+            let Some(offset) = self.traffic.offset_of(head) else {
+                self.advance_head(self.end);
+                return;
+            };
+            let due = start + offset.div_f64(speed);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                changed = limit_rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            // Everything due by now, at once (a burst recorded within one tick stays a burst).
+            let elapsed = Instant::now().duration_since(start).mul_f64(speed);
+            let mut next = head + 1;
+            while next < self.end && self.traffic.offset_of(next).is_some_and(|o| o <= elapsed) {
+                next += 1;
+            }
+            self.advance_head(next);
         }
     }
 }
@@ -504,7 +561,7 @@ impl Session {
     async fn serve(&self, req_rx: &mut mpsc::Receiver<Result<SubscribeRequest, Status>>) -> End {
         let shared = &self.shared;
         let traffic = &shared.traffic;
-        let unlimited = shared.rate == 0;
+        let unlimited = shared.unlimited();
         let mut head_rx = shared.head.subscribe();
         let mut limit_rx = shared.limit.subscribe();
         let mut ping = tokio::time::interval(shared.ping_interval);

@@ -314,6 +314,30 @@ impl Traffic {
         })
     }
 
+    /// Traffic that is a recording, sent as recorded (see [`super::recorded`]).
+    pub(crate) fn recorded(
+        list: Vec<(ScriptedTx, SubscribeUpdateTransaction, std::time::Duration)>,
+        params: TrafficParams,
+    ) -> Result<Self, FakeGeyserError> {
+        let script = Script::recorded(list)?;
+        Ok(Traffic {
+            params: TrafficParams {
+                start_slot: script.first_slot(),
+                ..params
+            },
+            source: Source::Scripted(script),
+        })
+    }
+
+    /// When transaction `seq` arrived in its recording, after the first (`None`: not a
+    /// recording, or past its end).
+    pub fn offset_of(&self, seq: u64) -> Option<std::time::Duration> {
+        match &self.source {
+            Source::Scripted(s) => s.offset(seq),
+            Source::Generated(_) => None,
+        }
+    }
+
     pub fn is_scripted(&self) -> bool {
         matches!(self.source, Source::Scripted(_))
     }

@@ -21,5 +21,6 @@ mod source;
 
 pub use config::{redact_endpoint, Commitment, GeyserSourceConfig, UnknownCommitment};
 pub use source::{
-    is_from_slot_unavailable, spawn_source, subscribe_request, SourceEvent, HEALTHY_AFTER,
+    is_from_slot_unavailable, spawn_raw_source, spawn_source, subscribe_request, RawEvent,
+    SourceEvent, SourceItem, HEALTHY_AFTER,
 };

@@ -13,7 +13,7 @@ use yellowstone_grpc_client::{ClientTlsConfig, GeyserGrpcClient, GeyserGrpcClien
 use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
 use yellowstone_grpc_proto::prelude::{
     CommitmentLevel, SubscribeRequest, SubscribeRequestFilterBlocksMeta,
-    SubscribeRequestFilterTransactions, SubscribeRequestPing,
+    SubscribeRequestFilterTransactions, SubscribeRequestPing, SubscribeUpdate,
 };
 use yellowstone_grpc_proto::prost::Message as _;
 
@@ -54,6 +54,88 @@ pub enum SourceEvent {
     },
 }
 
+/// What a raw source (`pocketwatcher record`) tells its consumer: the updates as received,
+/// undecoded, so that a recording keeps every byte the server sent.
+#[derive(Debug, Clone)]
+pub enum RawEvent {
+    Connected {
+        from_slot: Option<u64>,
+    },
+    /// A transaction or block-meta update, exactly as received.
+    Update(Box<SubscribeUpdate>),
+    Disconnected {
+        reason: String,
+        retry_in: Duration,
+    },
+    FromSlotUnavailable {
+        requested: u64,
+    },
+}
+
+/// The events a source emits: decoded ([`SourceEvent`], ingest) or raw ([`RawEvent`], record).
+/// One reconnect loop and one read loop serve both.
+pub trait SourceItem: Send + 'static {
+    fn connected(from_slot: Option<u64>) -> Self;
+    fn disconnected(reason: String, retry_in: Duration) -> Self;
+    fn from_slot_unavailable(requested: u64) -> Self;
+    /// The event for a transaction or block-meta update (`None`: anything else, liveness only).
+    fn data(message: SubscribeUpdate) -> Option<Self>
+    where
+        Self: Sized;
+}
+
+impl SourceItem for SourceEvent {
+    fn connected(from_slot: Option<u64>) -> Self {
+        SourceEvent::Connected { from_slot }
+    }
+    fn disconnected(reason: String, retry_in: Duration) -> Self {
+        SourceEvent::Disconnected { reason, retry_in }
+    }
+    fn from_slot_unavailable(requested: u64) -> Self {
+        SourceEvent::FromSlotUnavailable { requested }
+    }
+    fn data(message: SubscribeUpdate) -> Option<Self> {
+        match message.update_oneof? {
+            UpdateOneof::Transaction(update) => Some(match from_update(&update) {
+                Ok(tx) => SourceEvent::Transaction(tx),
+                Err(e) => {
+                    tracing::warn!(slot = update.slot, error = %e, "geyser source: undecodable transaction");
+                    SourceEvent::Undecodable {
+                        slot: update.slot,
+                        error: e.to_string(),
+                        raw: update.encode_to_vec(),
+                    }
+                }
+            }),
+            UpdateOneof::BlockMeta(meta) => Some(SourceEvent::BlockMeta {
+                slot: meta.slot,
+                block_time: meta.block_time.map(|t| t.timestamp),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl SourceItem for RawEvent {
+    fn connected(from_slot: Option<u64>) -> Self {
+        RawEvent::Connected { from_slot }
+    }
+    fn disconnected(reason: String, retry_in: Duration) -> Self {
+        RawEvent::Disconnected { reason, retry_in }
+    }
+    fn from_slot_unavailable(requested: u64) -> Self {
+        RawEvent::FromSlotUnavailable { requested }
+    }
+    fn data(message: SubscribeUpdate) -> Option<Self> {
+        match message.update_oneof {
+            Some(UpdateOneof::Transaction(_) | UpdateOneof::BlockMeta(_)) => {
+                Some(RawEvent::Update(Box::new(message)))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Starts the source on the current tokio runtime. It reconnects forever (exponential backoff
 /// with jitter), each time from `checkpoint()` (the highest slot the consumer has durably
 /// written; `None`: live head). It ends only when `events`' receiver is dropped, or when the
@@ -63,6 +145,18 @@ pub fn spawn_source<F>(
     config: GeyserSourceConfig,
     checkpoint: F,
     events: mpsc::Sender<SourceEvent>,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Option<u64> + Send + 'static,
+{
+    tokio::spawn(run_source(config, checkpoint, events))
+}
+
+/// [`spawn_source`] without decoding: every transaction and block-meta update as received.
+pub fn spawn_raw_source<F>(
+    config: GeyserSourceConfig,
+    checkpoint: F,
+    events: mpsc::Sender<RawEvent>,
 ) -> JoinHandle<()>
 where
     F: Fn() -> Option<u64> + Send + 'static,
@@ -103,8 +197,9 @@ enum Outcome {
     Failed { reason: String, delivered: bool },
 }
 
-async fn run_source<F>(config: GeyserSourceConfig, checkpoint: F, events: mpsc::Sender<SourceEvent>)
+async fn run_source<E, F>(config: GeyserSourceConfig, checkpoint: F, events: mpsc::Sender<E>)
 where
+    E: SourceItem,
     F: Fn() -> Option<u64> + Send + 'static,
 {
     let endpoint = config.endpoint_for_logs();
@@ -134,7 +229,7 @@ where
                     "geyser source: server cannot replay from the checkpoint; resuming at the live head"
                 );
                 if events
-                    .send(SourceEvent::FromSlotUnavailable { requested })
+                    .send(E::from_slot_unavailable(requested))
                     .await
                     .is_err()
                 {
@@ -154,7 +249,7 @@ where
                     failures = backoff.failures(),
                     "geyser source: disconnected"
                 );
-                let event = SourceEvent::Disconnected { reason, retry_in };
+                let event = E::disconnected(reason, retry_in);
                 if events.send(event).await.is_err() {
                     return;
                 }
@@ -198,10 +293,10 @@ async fn connect(config: &GeyserSourceConfig) -> Result<GeyserGrpcClient, String
 }
 
 /// One connection: subscribe, then read until something goes wrong.
-async fn session(
+async fn session<E: SourceItem>(
     config: &GeyserSourceConfig,
     from_slot: Option<u64>,
-    events: &mpsc::Sender<SourceEvent>,
+    events: &mpsc::Sender<E>,
 ) -> Outcome {
     let failed = |reason: String, delivered: bool| Outcome::Failed {
         reason: truncate(reason),
@@ -240,11 +335,7 @@ async fn session(
         programs = config.programs.len(),
         "geyser source: subscribed"
     );
-    if events
-        .send(SourceEvent::Connected { from_slot })
-        .await
-        .is_err()
-    {
+    if events.send(E::connected(from_slot)).await.is_err() {
         return Outcome::ReceiverClosed;
     }
 
@@ -267,47 +358,27 @@ async fn session(
             }
             Ok(Some(Ok(message))) => message,
         };
-        let event = match message.update_oneof {
-            Some(UpdateOneof::Ping(_)) => {
-                let pong = SubscribeRequest {
-                    ping: Some(SubscribeRequestPing { id: 1 }),
-                    ..Default::default()
-                };
-                // A failed reply means the call is closing: the stream still holds what the
-                // server sent before it, and ends with the server's status, which is the reason
-                // worth reporting (the watchdog covers a stream that would not end).
-                if sink_open {
-                    if let Err(e) = sink.send(pong).await {
-                        tracing::debug!(error = %e, "geyser source: cannot answer a ping; reading on");
-                        sink_open = false;
-                    }
-                }
-                continue;
-            }
-            Some(UpdateOneof::Transaction(update)) => {
-                delivered = true;
-                match from_update(&update) {
-                    Ok(tx) => SourceEvent::Transaction(tx),
-                    Err(e) => {
-                        tracing::warn!(slot = update.slot, error = %e, "geyser source: undecodable transaction");
-                        SourceEvent::Undecodable {
-                            slot: update.slot,
-                            error: e.to_string(),
-                            raw: update.encode_to_vec(),
-                        }
-                    }
+        if let Some(UpdateOneof::Ping(_)) = message.update_oneof {
+            let pong = SubscribeRequest {
+                ping: Some(SubscribeRequestPing { id: 1 }),
+                ..Default::default()
+            };
+            // A failed reply means the call is closing: the stream still holds what the
+            // server sent before it, and ends with the server's status, which is the reason
+            // worth reporting (the watchdog covers a stream that would not end).
+            if sink_open {
+                if let Err(e) = sink.send(pong).await {
+                    tracing::debug!(error = %e, "geyser source: cannot answer a ping; reading on");
+                    sink_open = false;
                 }
             }
-            Some(UpdateOneof::BlockMeta(meta)) => {
-                delivered = true;
-                SourceEvent::BlockMeta {
-                    slot: meta.slot,
-                    block_time: meta.block_time.map(|t| t.timestamp),
-                }
-            }
-            // Pongs and anything we did not ask for: liveness only.
-            _ => continue,
+            continue;
+        }
+        // Pongs and anything we did not ask for: liveness only.
+        let Some(event) = E::data(message) else {
+            continue;
         };
+        delivered = true;
         if events.send(event).await.is_err() {
             return Outcome::ReceiverClosed;
         }

@@ -92,16 +92,10 @@ async fn forward(
     }
 }
 
-/// The ingest child for the supervisor.
-pub fn children(
-    config: &Config,
-    redis: deadpool_redis::Pool,
-    shutdown: watch::Receiver<bool>,
-    readiness: &Readiness,
-) -> anyhow::Result<Vec<ChildSpec>> {
-    let connected = readiness.flag("grpc", "not connected yet");
+/// The feed connection the config describes (ingest and `pocketwatcher record` subscribe alike).
+pub fn source_config(config: &Config) -> anyhow::Result<GeyserSourceConfig> {
     let y = &config.yellowstone;
-    let source = GeyserSourceConfig {
+    Ok(GeyserSourceConfig {
         endpoint: y.endpoint.clone(),
         x_token: (!y.x_token.is_empty()).then(|| y.x_token.clone()),
         programs: config.subscribed_programs(),
@@ -116,7 +110,18 @@ pub fn children(
         backoff_initial: Duration::from_millis(y.backoff_initial_ms),
         backoff_max: Duration::from_secs(y.backoff_max_secs),
         max_decoding_message_size: y.max_message_mb * 1024 * 1024,
-    };
+    })
+}
+
+/// The ingest child for the supervisor.
+pub fn children(
+    config: &Config,
+    redis: deadpool_redis::Pool,
+    shutdown: watch::Receiver<bool>,
+    readiness: &Readiness,
+) -> anyhow::Result<Vec<ChildSpec>> {
+    let connected = readiness.flag("grpc", "not connected yet");
+    let source = source_config(config)?;
     let writer = WriterConfig {
         batch_size: config.ingest.batch_size,
         linger: Duration::from_millis(config.ingest.linger_ms),

@@ -7,4 +7,4 @@ pub mod feed;
 pub mod slots;
 pub mod writer;
 
-pub use feed::children;
+pub use feed::{children, source_config};

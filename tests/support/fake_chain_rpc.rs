@@ -3,12 +3,13 @@
 //! calls or JSON-RPC batch arrays. Funding transactions are the real mainnet SOL transfer
 //! (tests/fixtures/mainnet/mm_native_sol_transfer.json) with our chosen sender, receiver,
 //! signature and block time. Counts HTTP requests and calls; can answer an error status for the
-//! next N requests, answer slowly, or answer garbage for one wallet.
+//! next N requests, answer slowly, answer garbage for one wallet, or hold every signature-list
+//! request until released (a trace that outlives the alert's latency budget, deterministically).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use pocketwatcher::domain::{Pubkey, Signature};
@@ -31,11 +32,17 @@ struct Chain {
     /// getSignaturesForAddress for this wallet answers a non-array.
     malformed: Option<String>,
     next_sig: u64,
+    /// Requests waiting at the gate.
+    held: usize,
 }
+
+/// While true, requests carrying `getSignaturesForAddress` wait (other methods are answered).
+type Gate = Arc<(Mutex<bool>, Condvar)>;
 
 pub struct FakeChainRpc {
     addr: std::net::SocketAddr,
     chain: Arc<Mutex<Chain>>,
+    gate: Gate,
 }
 
 impl FakeChainRpc {
@@ -43,14 +50,30 @@ impl FakeChainRpc {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let chain = Arc::new(Mutex::new(Chain::default()));
-        let shared = chain.clone();
+        let gate: Gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (shared, shared_gate) = (chain.clone(), gate.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let chain = shared.clone();
-                std::thread::spawn(move || serve(stream, &chain));
+                let (chain, gate) = (shared.clone(), shared_gate.clone());
+                std::thread::spawn(move || serve(stream, &chain, &gate));
             }
         });
-        FakeChainRpc { addr, chain }
+        FakeChainRpc { addr, chain, gate }
+    }
+
+    /// Signature-list requests wait from now on until [`FakeChainRpc::release_histories`].
+    pub fn hold_histories(&self) {
+        *self.gate.0.lock().unwrap() = true;
+    }
+
+    pub fn release_histories(&self) {
+        *self.gate.0.lock().unwrap() = false;
+        self.gate.1.notify_all();
+    }
+
+    /// Signature-list requests waiting at the gate.
+    pub fn held(&self) -> usize {
+        self.chain.lock().unwrap().held
     }
 
     pub fn url(&self) -> String {
@@ -163,7 +186,7 @@ fn answer(c: &mut Chain, call: &Value) -> Value {
     }
 }
 
-fn serve(stream: std::net::TcpStream, chain: &Mutex<Chain>) {
+fn serve(stream: std::net::TcpStream, chain: &Mutex<Chain>, gate: &(Mutex<bool>, Condvar)) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut length = 0usize;
     let mut line = String::new();
@@ -187,6 +210,16 @@ fn serve(stream: std::net::TcpStream, chain: &Mutex<Chain>) {
         return;
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+    if String::from_utf8_lossy(&body).contains("getSignaturesForAddress") {
+        let mut closed = gate.0.lock().unwrap();
+        if *closed {
+            chain.lock().unwrap().held += 1;
+            while *closed {
+                closed = gate.1.wait(closed).unwrap();
+            }
+            chain.lock().unwrap().held -= 1;
+        }
+    }
     let delay = chain.lock().unwrap().delay;
     if !delay.is_zero() {
         std::thread::sleep(delay);

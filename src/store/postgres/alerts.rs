@@ -105,6 +105,36 @@ pub async fn insert_alert(
     settle(conn, result)
 }
 
+/// Records on the stored alert what a funding trace that outlived the alert's latency budget
+/// found: wallet intel, CTO score and cluster line (messages already sent stay as they were).
+/// Returns false when no alert has `dedup_key`.
+pub async fn update_enrichment(
+    pool: &PgPool,
+    dedup_key: &str,
+    alert: &Alert,
+) -> Result<bool, PgError> {
+    let cto = cto_json(alert).map(|v| v.to_string());
+    let wallet_intel = alert
+        .wallet_intel
+        .as_ref()
+        .and_then(|w| serde_json::to_string(w).ok());
+    let degraded = !alert.missing_inputs().is_empty();
+    let mut conn = checkout(pool).await?;
+    let statement = diesel::sql_query(
+        "UPDATE alerts SET wallet_intel = $1::jsonb, cto = $2::jsonb, cluster_summary = $3, \
+         enrichment_degraded = $4 WHERE dedup_key = $5",
+    )
+    .bind::<Nullable<Text>, _>(wallet_intel.as_deref())
+    .bind::<Nullable<Text>, _>(cto.as_deref())
+    .bind::<Nullable<Text>, _>(alert.cluster_summary.as_deref())
+    .bind::<diesel::sql_types::Bool, _>(degraded)
+    .bind::<Text, _>(dedup_key)
+    .execute(&mut conn);
+    let result = with_timeout("alert enrichment update", STATEMENT_TIMEOUT, statement).await;
+    let updated = settle(conn, result)?;
+    Ok(updated == 1)
+}
+
 fn cto_json(alert: &Alert) -> Option<serde_json::Value> {
     let score = alert.cto_score?;
     let components: Vec<serde_json::Value> = alert

@@ -548,3 +548,88 @@ pub async fn stored(
     let rows: Vec<StoredRow> = settle(conn, result)?;
     Ok(rows.into_iter().map(StoredRow::into_stored).collect())
 }
+
+#[derive(QueryableByName)]
+struct ScoreRow {
+    #[diesel(sql_type = Text)]
+    trigger_name: String,
+    #[diesel(sql_type = BigInt)]
+    alerts: i64,
+    #[diesel(sql_type = BigInt)]
+    scored_1h: i64,
+    #[diesel(sql_type = BigInt)]
+    scored_24h: i64,
+    #[diesel(sql_type = BigInt)]
+    doubled_1h: i64,
+    #[diesel(sql_type = BigInt)]
+    up_half_1h: i64,
+    #[diesel(sql_type = BigInt)]
+    doubled_24h: i64,
+    #[diesel(sql_type = BigInt)]
+    up_half_24h: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    median_runup_24h: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    p90_runup_24h: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    median_drawdown_24h: Option<f64>,
+    #[diesel(sql_type = BigInt)]
+    stopped: i64,
+}
+
+/// The per-trigger scoreboard of alerts at or after `since`, aggregated by PostgreSQL in one
+/// statement: memory stays flat however many alerts there are. Same numbers as
+/// [`crate::domain::outcome::scoreboard`] over the same rows (quantiles by nearest rank, which is
+/// `percentile_disc`; shares over the alerts scored at the horizon), ordered by trigger name.
+pub async fn scoreboard(
+    pool: &PgPool,
+    since: i64,
+    trigger: Option<&str>,
+) -> Result<Vec<crate::domain::outcome::TriggerScore>, PgError> {
+    use crate::domain::outcome::{TriggerScore, DOUBLED, UP_HALF};
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
+        "alert outcome scoreboard",
+        STATEMENT_TIMEOUT,
+        diesel::sql_query(
+            "SELECT trigger_name, count(*) AS alerts, \
+             count(max_runup_1h) AS scored_1h, count(max_runup_24h) AS scored_24h, \
+             count(*) FILTER (WHERE max_runup_1h >= $3) AS doubled_1h, \
+             count(*) FILTER (WHERE max_runup_1h >= $4) AS up_half_1h, \
+             count(*) FILTER (WHERE max_runup_24h >= $3) AS doubled_24h, \
+             count(*) FILTER (WHERE max_runup_24h >= $4) AS up_half_24h, \
+             percentile_disc(0.5) WITHIN GROUP (ORDER BY max_runup_24h) AS median_runup_24h, \
+             percentile_disc(0.9) WITHIN GROUP (ORDER BY max_runup_24h) AS p90_runup_24h, \
+             percentile_disc(0.5) WITHIN GROUP (ORDER BY max_drawdown_24h) AS median_drawdown_24h, \
+             count(*) FILTER (WHERE max_runup_24h IS NOT NULL AND stopped_trading) AS stopped \
+             FROM alert_outcomes \
+             WHERE alert_time >= $1 AND ($2::text IS NULL OR trigger_name = $2) \
+             GROUP BY trigger_name ORDER BY trigger_name COLLATE \"C\"",
+        )
+        .bind::<BigInt, _>(since)
+        .bind::<Nullable<Text>, _>(trigger)
+        .bind::<Double, _>(DOUBLED)
+        .bind::<Double, _>(UP_HALF)
+        .load::<ScoreRow>(&mut conn),
+    )
+    .await;
+    let rows: Vec<ScoreRow> = settle(conn, result)?;
+    let n = |v: i64| v.max(0) as u64;
+    Ok(rows
+        .into_iter()
+        .map(|r| TriggerScore {
+            trigger: r.trigger_name,
+            alerts: n(r.alerts),
+            scored_1h: n(r.scored_1h),
+            scored_24h: n(r.scored_24h),
+            doubled_1h: n(r.doubled_1h),
+            up_half_1h: n(r.up_half_1h),
+            doubled_24h: n(r.doubled_24h),
+            up_half_24h: n(r.up_half_24h),
+            median_runup_24h: r.median_runup_24h,
+            p90_runup_24h: r.p90_runup_24h,
+            median_drawdown_24h: r.median_drawdown_24h,
+            stopped: n(r.stopped),
+        })
+        .collect())
+}

@@ -1,6 +1,7 @@
 //! The detector's indexes in Redis: touched mints (evaluated soon after each commit), recently
 //! active mints (the sweep), HOT mints with their expiry, and the chain clock. Moved out of
-//! `detect::detector` so the loops hold no Redis commands of their own.
+//! `detect::detector` so the loops hold no Redis commands of their own; also the cooldown reads
+//! and pauses of a decision.
 
 use redis::aio::ConnectionLike;
 use redis::RedisResult;
@@ -76,4 +77,119 @@ pub async fn active_mints<C: ConnectionLike>(
         .arg("+inf")
         .query_async(conn)
         .await
+}
+
+/// The remaining cooldown (PTTL, ms; -2 none, -1 no expiry) of each `(mint, trigger)`, in order,
+/// in one round trip.
+pub async fn cooldown_pttls<C: ConnectionLike>(
+    conn: &mut C,
+    pairs: &[(&str, &str)],
+) -> RedisResult<Vec<i64>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for (mint, trigger) in pairs {
+        pipe.cmd("PTTL").arg(keys::cooldown(mint, trigger));
+    }
+    pipe.query_async(conn).await
+}
+
+/// Pauses a (mint, trigger) for `secs` after a match that did not alert (`reason`: low market
+/// cap, wallet conditions), unless a cooldown already runs: checked again after the pause, not at
+/// every cycle.
+pub async fn pause_trigger<C: ConnectionLike>(
+    conn: &mut C,
+    mint: &str,
+    trigger: &str,
+    reason: &str,
+    secs: u64,
+) -> RedisResult<()> {
+    let _: Option<String> = redis::cmd("SET")
+        .arg(keys::cooldown(mint, trigger))
+        .arg(reason)
+        .arg("NX")
+        .arg("EX")
+        .arg(secs)
+        .query_async(conn)
+        .await?;
+    Ok(())
+}
+
+/// Mints HOT at `now_ms` (their HOT time ends later).
+pub async fn hot_mints<C: ConnectionLike>(conn: &mut C, now_ms: u64) -> RedisResult<Vec<String>> {
+    redis::cmd("ZRANGEBYSCORE")
+        .arg(keys::HOT_MINTS)
+        .arg(format!("({now_ms}"))
+        .arg("+inf")
+        .query_async(conn)
+        .await
+}
+
+/// Distinct buyers of `mints` in the `minutes` minute buckets ending with `now_minute` (from the
+/// per-wallet buy-volume sets the commit keeps), at most `limit`.
+pub async fn recent_buyers<C: ConnectionLike>(
+    conn: &mut C,
+    mints: &[String],
+    now_minute: i64,
+    minutes: i64,
+    limit: usize,
+) -> RedisResult<Vec<String>> {
+    if mints.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for mint in mints {
+        for minute in now_minute - minutes + 1..=now_minute {
+            pipe.cmd("ZRANGE")
+                .arg(keys::minute_wallet_volume(mint, minute))
+                .arg(0)
+                .arg(-1);
+        }
+    }
+    let sets: Vec<Vec<String>> = pipe.query_async(conn).await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(sets
+        .into_iter()
+        .flatten()
+        .filter(|w| seen.insert(w.clone()))
+        .take(limit)
+        .collect())
+}
+
+/// Each wallet's daily first-seen records `(day, earliest block time)` over the `days` days up to
+/// `today` (see [`crate::domain::first_seen`]).
+pub async fn first_seen_records<C: ConnectionLike>(
+    conn: &mut C,
+    wallets: &[String],
+    today: i64,
+    days: i64,
+) -> RedisResult<Vec<Vec<(i64, i64)>>> {
+    let mut out = vec![Vec::new(); wallets.len()];
+    if wallets.is_empty() {
+        return Ok(out);
+    }
+    let mut pipe = redis::pipe();
+    let range: Vec<i64> = (today - days + 1..=today).collect();
+    for day in &range {
+        pipe.cmd("ZMSCORE").arg(keys::first_seen(*day)).arg(wallets);
+    }
+    let scores: Vec<Vec<Option<f64>>> = pipe.query_async(conn).await?;
+    for (day, per_wallet) in range.iter().zip(scores) {
+        for (records, score) in out.iter_mut().zip(per_wallet) {
+            if let Some(t) = score {
+                records.push((*day, t as i64));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// RPC calls counted against `day`'s shared budget so far.
+pub async fn rpc_budget_used<C: ConnectionLike>(conn: &mut C, day: i64) -> RedisResult<u64> {
+    let used: Option<u64> = redis::cmd("GET")
+        .arg(keys::rpc_budget(day))
+        .query_async(conn)
+        .await?;
+    Ok(used.unwrap_or(0))
 }
