@@ -367,10 +367,12 @@ pub fn render(r: &BenchReport) -> String {
     line(format!(
         "mint skew           {} ({})",
         r.mint_skew,
-        match r.mint_skew {
-            s if s == 0.0 => "uniform",
-            s if s == 1.0 => "log-uniform",
-            _ => "Zipf-like",
+        if r.mint_skew == 0.0 {
+            "uniform"
+        } else if r.mint_skew == 1.0 {
+            "log-uniform"
+        } else {
+            "Zipf-like"
         }
     ));
     line(format!("transactions        {}", r.transactions));
