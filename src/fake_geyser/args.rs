@@ -67,6 +67,10 @@ pub struct FakeGeyserArgs {
     /// Drop every open stream once after this many transactions were sent (reconnect tests).
     #[arg(long)]
     pub drop_after: Option<u64>,
+    /// Keep a record of every transaction sent in this JSON file (and FILE.bits), continuing it
+    /// if it exists (the soak test's witness; see `fake_geyser::ledger`).
+    #[arg(long, hide = true)]
+    pub ledger: Option<PathBuf>,
     /// Require this x-token from clients.
     #[arg(long, env = "POCKETWATCHER_FAKE_GEYSER_X_TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub x_token: Option<Secret>,
@@ -102,6 +106,7 @@ impl FakeGeyserArgs {
         config.retain_slots = self.retain_slots;
         config.drop_after = self.drop_after;
         config.x_token = self.x_token.clone();
+        config.ledger = self.ledger.clone();
         config
     }
 }

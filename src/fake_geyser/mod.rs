@@ -21,6 +21,7 @@
 
 pub mod args;
 mod filter;
+pub mod ledger;
 pub mod recorded;
 pub mod script;
 pub mod service;
@@ -98,6 +99,8 @@ pub struct FakeGeyserConfig {
     pub x_token: Option<Secret>,
     /// Updates buffered per subscriber.
     pub channel_capacity: usize,
+    /// Keep the record of what was sent here ([`ledger`]).
+    pub ledger: Option<PathBuf>,
     /// A subscriber whose buffer stays full this long is cut ("lagged").
     pub lag_timeout: Duration,
 }
@@ -121,6 +124,7 @@ impl FakeGeyserConfig {
             drop_after: None,
             x_token: None,
             channel_capacity: 1_024,
+            ledger: None,
             lag_timeout: Duration::from_secs(10),
         }
     }
@@ -162,6 +166,12 @@ impl FakeGeyser {
         let _ = std::thread::Builder::new()
             .name("fake-geyser-pools".into())
             .spawn(move || warm.warm_up());
+        let ledger = match &config.ledger {
+            Some(path) => Some(Arc::new(
+                ledger::Ledger::open(path).map_err(FakeGeyserError::Config)?,
+            )),
+            None => None,
+        };
         // Only a recording has a pace to keep.
         let pace = config.pace.filter(|_| traffic.offset_of(0).is_some());
         let shared = Arc::new(Shared::new(
@@ -175,8 +185,12 @@ impl FakeGeyser {
                 drop_after: config.drop_after,
                 channel_capacity: config.channel_capacity,
                 lag_timeout: config.lag_timeout,
+                ledger: ledger.clone(),
             },
         ));
+        if let Some(ledger) = ledger {
+            tokio::spawn(ledger::write_every_second(ledger));
+        }
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -323,6 +337,11 @@ impl FakeGeyserHandle {
     /// same address can be bound again.
     pub async fn shutdown(mut self) {
         self.shared.begin_shutdown();
+        if let Some(ledger) = &self.shared.ledger {
+            if let Err(e) = ledger.flush() {
+                tracing::error!(error = %e, "fake geyser: cannot write the ledger");
+            }
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

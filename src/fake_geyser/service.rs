@@ -88,6 +88,7 @@ pub(crate) struct Shared {
     next_session: AtomicU64,
     dropped_once: AtomicBool,
     shutting_down: AtomicBool,
+    pub(crate) ledger: Option<Arc<super::ledger::Ledger>>,
 }
 
 /// Knobs of [`Shared`] (a subset of the public config).
@@ -100,6 +101,7 @@ pub(crate) struct SharedParams {
     pub(crate) drop_after: Option<u64>,
     pub(crate) channel_capacity: usize,
     pub(crate) lag_timeout: Duration,
+    pub(crate) ledger: Option<Arc<super::ledger::Ledger>>,
 }
 
 impl Shared {
@@ -127,6 +129,7 @@ impl Shared {
             next_session: AtomicU64::new(0),
             dropped_once: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
+            ledger: p.ledger,
         }
     }
 
@@ -697,6 +700,9 @@ impl Session {
         }
         self.push(update(names, UpdateOneof::Transaction(transaction)))
             .await?;
+        if let Some(ledger) = &self.shared.ledger {
+            ledger.record(seq, &tx);
+        }
         let sent = self.shared.sent.fetch_add(1, Ordering::Relaxed) + 1;
         if Some(sent) == self.shared.drop_after
             && !self.shared.dropped_once.swap(true, Ordering::SeqCst)

@@ -1,0 +1,318 @@
+"""The soak's checks and its report (report.md, soak.png), called by soak.py at the end of a run.
+
+Checks (each one a row of the report's table; any failure makes soak.sh exit 1):
+- swaps: rows in swap_events == swaps in the feed's ledger (the distinct transactions the fake
+  sent, run through the project's inference), and distinct signatures == its swap transactions;
+- counters: the per-minute buy + sell counts summed over every pw:ch:* hash == the ledger's swaps
+  (a double-counted or lost entry shows here);
+- dead letters: stream:tx:dead holds exactly the deliberate poison entries;
+- outbox: every alert has a delivery row per channel, each `sent` or `coalesced` (none pending or
+  failed), and the stand-ins' 2xx answers witness each sent alert once (per channel, the multiset
+  of mints of accepted single-alert messages equals that of `sent` rows), and each digest once
+  (accepted digest messages == alert_digests rows, and their counts == coalesced rows);
+- memory: RSS of every process (its longest life between restarts) and Redis used_memory, after
+  warm-up, grow by at most the stated slope per hour (least squares);
+- drained: the run ended with nothing waiting.
+"""
+import collections
+import json
+import os
+import re
+
+RSS_SLOPE_MB_H = float(os.environ.get("SOAK_RSS_SLOPE_MB_H", "20"))
+REDIS_SLOPE_MB_H = float(os.environ.get("SOAK_REDIS_SLOPE_MB_H", "0"))  # 0: see default below
+
+SUM_COUNTERS = """
+local cursor, sum, keys = '0', 0, 0
+repeat
+  local r = redis.call('SCAN', cursor, 'MATCH', 'pw:ch:*', 'COUNT', 1000)
+  cursor = r[1]
+  for _, k in ipairs(r[2]) do
+    keys = keys + 1
+    local h = redis.call('HGETALL', k)
+    for i = 1, #h, 2 do
+      local tail = string.sub(h[i], -2)
+      if tail == ':b' or tail == ':s' then sum = sum + tonumber(h[i + 1]) end
+    end
+  end
+until cursor == '0'
+return {sum, keys}
+"""
+
+MIN_JUDGED_SECS = 600
+
+BURST = re.compile(r"(\d+) alerts in a burst")
+
+
+def slope_per_hour(points):
+    """Least-squares slope of (seconds, value) points, in value units per hour."""
+    n = len(points)
+    if n < 3:
+        return None
+    mx = sum(t for t, _ in points) / n
+    my = sum(v for _, v in points) / n
+    den = sum((t - mx) ** 2 for t, _ in points)
+    if den == 0:
+        return None
+    return sum((t - mx) * (v - my) for t, v in points) / den * 3600
+
+
+def after_warmup(points, frac=0.25, min_secs=60):
+    if not points:
+        return points
+    start, end = points[0][0], points[-1][0]
+    cut = start + max(min_secs, (end - start) * frac)
+    return [p for p in points if p[0] >= cut]
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def witness(work, deliveries, digests):
+    """Per channel: (ok, text) comparing the stand-in's accepted messages with the outbox."""
+    results = {}
+    for channel in ("discord", "telegram"):
+        singles, digest_totals, bodies = collections.Counter(), [], 0
+        path = os.path.join(work, f"{channel}.jsonl")
+        refused = 0
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    rec = json.loads(line)
+                    if not 200 <= rec["status"] < 300:
+                        refused += 1
+                        continue
+                    bodies += 1
+                    body = rec["body"] or {}
+                    if channel == "discord":
+                        embed = (body.get("embeds") or [{}])[0]
+                        title = embed.get("title", "")
+                        footer = (embed.get("footer") or {}).get("text", "")
+                        m = BURST.search(title)
+                        if m:
+                            digest_totals.append(int(m.group(1)))
+                        elif footer.startswith("Mint: "):
+                            singles[footer[len("Mint: "):]] += 1
+                        else:
+                            singles["<unrecognised>"] += 1
+                    else:
+                        text = body.get("text", "")
+                        m = BURST.search(text.replace("\\", ""))
+                        if m:
+                            digest_totals.append(int(m.group(1)))
+                        else:
+                            found = re.search(r"\n`([1-9A-HJ-NP-Za-km-z]{32,44})`\n", text)
+                            singles[found.group(1) if found else "<unrecognised>"] += 1
+        sent = collections.Counter(d["mint"] for d in deliveries
+                                   if d["channel"] == channel and d["status"] == "sent")
+        coalesced = sum(1 for d in deliveries
+                        if d["channel"] == channel and d["status"] == "coalesced")
+        rows = [g for g in digests if g["channel"] == channel]
+        twice = sum(n - sent[m] for m, n in singles.items() if n > sent[m])
+        missing = sum(n - singles[m] for m, n in sent.items() if n > singles[m])
+        ok = (twice == 0 and missing == 0 and len(digest_totals) == len(rows)
+              and sum(digest_totals) == coalesced == sum(g["alert_count"] for g in rows))
+        results[channel] = (ok, (
+            f"{sum(sent.values())} sent rows, {sum(singles.values())} accepted single messages "
+            f"({missing} missing, {twice} extra); {len(rows)} digests in the outbox covering "
+            f"{coalesced} coalesced alerts, {len(digest_totals)} accepted digest messages "
+            f"covering {sum(digest_totals)}; {refused} requests answered 429/5xx"))
+    return results
+
+
+def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts, poison,
+                     drained, seconds, rate, redis, psql, plan, outage, sample_secs):
+    with open(ledger) as f:
+        led = json.load(f)
+    checks = []  # (name, ok, detail)
+
+    rows = int(psql("SELECT count(*) FROM swap_events")[0][0])
+    sigs = int(psql("SELECT count(DISTINCT signature) FROM swap_events")[0][0])
+    checks.append(("swap rows == feed's swaps", rows == led["swaps"],
+                   f"{rows} rows / {led['swaps']} swaps in the ledger; {sigs} signatures / "
+                   f"{led['swap_transactions']} swap transactions"))
+    checks.append(("signatures == feed's swap transactions", sigs == led["swap_transactions"],
+                   f"{sigs} / {led['swap_transactions']}"))
+    counted, keys = redis("EVAL", SUM_COUNTERS, 0)
+    checks.append(("Redis buy+sell counters == feed's swaps", counted == led["swaps"],
+                   f"{counted} counted in {keys} pw:ch hashes / {led['swaps']}"))
+    added = samples[-1].get("entries_added") if samples else None
+    dup = (added or 0) - led["distinct_sent"] - len(poison)
+    checks.append(("stream entries = distinct sent + replays + poison", dup >= 0,
+                   f"{added} entries added = {led['distinct_sent']} distinct transactions + "
+                   f"{dup} replayed after restarts + {len(poison)} poison "
+                   f"(feed sent {led['sent_total']} updates in all)"))
+
+    dead = redis("XRANGE", "stream:tx:dead", "-", "+")
+    dead_data = sorted(dict(zip(e[1][::2], e[1][1::2])).get(b"data", b"") for e in dead)
+    reasons = collections.Counter(
+        dict(zip(e[1][::2], e[1][1::2])).get(b"reason", b"").decode().split(":")[0] for e in dead)
+    checks.append(("dead letters == the poison entries", dead_data == sorted(poison),
+                   f"{len(dead)} dead letters ({dict(reasons)}), {len(poison)} poison sent"))
+
+    deliveries = [dict(zip(("alert", "mint", "trigger", "channel", "status", "digest"), r))
+                  for r in psql("SELECT a.id, a.mint, a.trigger_name, d.channel, d.status, "
+                                "coalesce(d.digest_id::text, '') FROM alerts a "
+                                "JOIN alert_deliveries d ON d.alert_id = a.id")]
+    digests = [{"id": r[0], "channel": r[1], "alert_count": int(r[2])}
+               for r in psql("SELECT id, channel, alert_count FROM alert_digests")]
+    alerts = int(psql("SELECT count(*) FROM alerts")[0][0])
+    by = collections.Counter((d["channel"], d["status"]) for d in deliveries)
+    settled = all(d["status"] in ("sent", "coalesced") for d in deliveries)
+    checks.append(("every alert sent or coalesced on both channels",
+                   settled and len(deliveries) == 2 * alerts,
+                   f"{alerts} alerts, {len(deliveries)} deliveries: "
+                   + ", ".join(f"{c} {s} {n}" for (c, s), n in sorted(by.items()))))
+    for channel, (ok, text) in witness(work, deliveries, digests).items():
+        checks.append((f"{channel}: each alert delivered once (stand-in's log)", ok, text))
+
+    # Memory.
+    memory_rows = []
+    fault_end = seconds
+    for name in daemons:
+        segments, current, last_pid = [], [], None
+        for s in samples:
+            pid, rss = s.get(f"pid_{name}"), num(s.get(f"rss_{name}"))
+            if rss is None or pid != last_pid:
+                if current:
+                    segments.append(current)
+                current = []
+            if rss is not None and s["t"] <= fault_end:
+                current.append((s["t"], rss / 1e6))
+            last_pid = pid
+        if current:
+            segments.append(current)
+        longest = max(segments, key=lambda seg: seg[-1][0] - seg[0][0], default=[])
+        pts = after_warmup(longest)
+        slope = slope_per_hour(pts)
+        span = (pts[-1][0] - pts[0][0]) if pts else 0
+        peak = max((v for seg in segments for _, v in seg), default=0)
+        # Under 10 minutes of one life, a slope is start-up noise: reported, not judged.
+        ok = span < MIN_JUDGED_SECS or (slope is not None and slope <= RSS_SLOPE_MB_H)
+        memory_rows.append((name, peak, slope, span, len(segments)))
+        checks.append((f"RSS {name} flat (≤ {RSS_SLOPE_MB_H:g} MB/h)", ok,
+                       f"slope {slope:+.1f} MB/h over {span / 60:.1f} min of its longest life "
+                       f"(of {len(segments)}), peak {peak:.1f} MB" if slope is not None
+                       else "too few samples"))
+    redis_pts = after_warmup([(s["t"], num(s.get("redis_used_memory")) / 1e6) for s in samples
+                              if num(s.get("redis_used_memory")) is not None
+                              and s["t"] <= fault_end])
+    redis_slope = slope_per_hour(redis_pts)
+    # By design Redis grows until the oldest counters expire (counters.counter_ttl_secs, 2 h):
+    # the default bound is the growth rate of a run at this feed rate, from measured soaks.
+    redis_bound = REDIS_SLOPE_MB_H or 60.0 * max(rate, 1) / 1000.0
+    redis_span = (redis_pts[-1][0] - redis_pts[0][0]) if redis_pts else 0
+    checks.append((f"Redis used_memory slope ≤ {redis_bound:g} MB/h", redis_span < MIN_JUDGED_SECS
+                   or (redis_slope is not None and redis_slope <= redis_bound),
+                   f"slope {redis_slope:+.1f} MB/h after warm-up, last "
+                   f"{redis_pts[-1][1]:.1f} MB" if redis_slope is not None else "too few samples"))
+    checks.append(("drained at the end", drained, "group lag 0, pending 0, nothing waiting"
+                   if drained else "something was still moving or waiting"))
+
+    plots = draw(out, samples, events, list(daemons))
+    ok = all(c[1] for c in checks)
+    write_report(out, ok, checks, led, events, daemons, feed_starts, seconds, rate, plan,
+                 outage, memory_rows, plots, sample_secs)
+    with open(os.path.join(out, "checks.json"), "w") as f:
+        json.dump({"ok": ok, "checks": [{"name": n, "ok": o, "detail": d}
+                                        for n, o, d in checks]}, f, indent=1)
+    for n, o, d in checks:
+        print(f"{'PASS' if o else 'FAIL'}  {n}: {d}")
+    print(f"report: {os.path.join(out, 'report.md')}")
+    return ok
+
+
+def draw(out, samples, events, names):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    t = [s["t"] / 60 for s in samples]
+
+    def series(key, scale=1.0):
+        return [num(s.get(key)) / scale if num(s.get(key)) is not None else float("nan")
+                for s in samples]
+
+    def rate_of(key):
+        out_, prev = [], None
+        for s in samples:
+            v = num(s.get(key))
+            if v is None or prev is None or s["t"] == prev[0] or v < prev[1]:
+                out_.append(float("nan"))
+            else:
+                out_.append((v - prev[1]) / (s["t"] - prev[0]))
+            if v is not None:
+                prev = (s["t"], v)
+        return out_
+
+    fig, axes = plt.subplots(3, 2, figsize=(14, 11), sharex=True)
+    ax = axes[0][0]
+    ax.plot(t, rate_of("ledger_sent"), label="feed (distinct sent)")
+    ax.plot(t, rate_of("entries_added"), label="stream entries added", alpha=0.7)
+    ax.set_title("tx/s")
+    ax.legend()
+    ax = axes[0][1]
+    ax.plot(t, series("group_lag"), label="group lag")
+    ax.plot(t, series("pending"), label="pending")
+    ax.set_title("group lag and pending entries")
+    ax.legend()
+    ax = axes[1][0]
+    for n in names:
+        ax.plot(t, series(f"rss_{n}", 1e6), label=n)
+    ax.set_title("RSS per process (MB)")
+    ax.legend()
+    ax = axes[1][1]
+    ax.plot(t, series("redis_used_memory", 1e6))
+    ax.set_title("Redis used_memory (MB)")
+    ax = axes[2][0]
+    for key in ("alerts", "delivered", "coalesced", "waiting"):
+        ax.plot(t, series(key), label=key if key != "alerts" else "alerts created")
+    ax.set_title("alerts (deliveries: both channels)")
+    ax.legend()
+    ax = axes[2][1]
+    ax.plot(t, series("swap_rows"))
+    ax.set_title("swap_events rows")
+    for row in axes:
+        for a in row:
+            for at, text in events:
+                if text.startswith("fault:"):
+                    a.axvline(at / 60, color="red", alpha=0.25, lw=1)
+            a.grid(alpha=0.3)
+    for a in axes[2]:
+        a.set_xlabel("minutes (red lines: faults)")
+    fig.tight_layout()
+    path = os.path.join(out, "soak.png")
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return ["soak.png"]
+
+
+def write_report(out, ok, checks, led, events, daemons, feed_starts, seconds, rate, plan, outage,
+                 memory_rows, plots, sample_secs):
+    lines = [f"# Soak report: {'PASS' if ok else 'FAIL'}", "",
+             f"{seconds / 60:.1f} min at {rate} tx/s (feed: {led['distinct_sent']} distinct "
+             f"transactions, {led['swaps']} swaps in {led['swap_transactions']} transactions, "
+             f"{led['filtered']} without swaps); samples every {sample_secs:g} s.", "",
+             "| check | result | detail |", "|---|---|---|"]
+    for n, o, d in checks:
+        lines.append(f"| {n} | {'PASS' if o else '**FAIL**'} | {d} |")
+    lines += ["", "## Memory", "", "| process | peak RSS MB | slope MB/h (longest life, after "
+              "warm-up) | span min | lives |", "|---|---:|---:|---:|---:|"]
+    for name, peak, slope, span, lives in memory_rows:
+        lines.append(f"| {name} | {peak:.1f} | {'' if slope is None else f'{slope:+.1f}'} | "
+                     f"{span / 60:.1f} | {lives} |")
+    lines += ["", "## Faults and restarts", "",
+              f"Plan: {len(plan)} faults ({collections.Counter(w for _, w in plan)}), feed outage "
+              f"{outage:.0f} s. Starts per process: "
+              + ", ".join(f"{n} {s}" for n, s in daemons.items()) + f", feed {feed_starts}.", ""]
+    lines += [f"- {at / 60:6.2f} min: {text}" for at, text in events]
+    for p in plots:
+        lines += ["", f"![{p}]({p})"]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
