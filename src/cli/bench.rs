@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use super::bench_cost::{self, Component};
 use super::progress::Progress;
 use crate::config::{Config, ProcessEnv};
-use crate::fake_geyser::{FakeGeyser, FakeGeyserConfig};
+use crate::fake_geyser::{FakeGeyser, FakeGeyserConfig, MintSkew};
 use crate::store::redis::keys;
 use crate::store::redis::stream::{group_info, EntryId};
 
@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// only its drain is timed (the shape of the Python comparison).
     #[arg(long, value_enum, default_value = "end-to-end")]
     pub mode: BenchMode,
+    /// Zipf-like exponent of the feed's mint draw (see `fake-geyser --mint-skew`): 0 = uniform
+    /// over the 2,000 mints (worst case for aggregation), 1 = log-uniform (mainnet-like).
+    #[arg(long, default_value = "1")]
+    pub mint_skew: MintSkew,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -61,6 +65,8 @@ pub enum BenchMode {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct BenchReport {
     pub mode: String,
+    /// The feed's mint skew exponent.
+    pub mint_skew: f64,
     pub transactions: u64,
     pub seconds: f64,
     pub throughput: f64,
@@ -108,6 +114,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let mut geyser_config = FakeGeyserConfig::new(&args.fixtures);
     geyser_config.count = args.count;
     geyser_config.rate = args.rate;
+    geyser_config.traffic.mint_skew = args.mint_skew;
     geyser_config.channel_capacity = 50_000;
     geyser_config.lag_timeout = Duration::from_secs(120);
     let geyser = FakeGeyser::start(geyser_config)
@@ -329,6 +336,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
             BenchMode::EndToEnd if args.roles => "end-to-end (separate roles)".into(),
             BenchMode::EndToEnd => "end-to-end (role all)".into(),
         },
+        mint_skew: args.mint_skew.exponent(),
         transactions: timed,
         seconds,
         throughput: timed as f64 / seconds.max(1e-9),
@@ -356,6 +364,17 @@ pub fn render(r: &BenchReport) -> String {
         out.push('\n');
     };
     line(format!("mode                {}", r.mode));
+    line(format!(
+        "mint skew           {} ({})",
+        r.mint_skew,
+        if r.mint_skew == 0.0 {
+            "uniform"
+        } else if r.mint_skew == 1.0 {
+            "log-uniform"
+        } else {
+            "Zipf-like"
+        }
+    ));
     line(format!("transactions        {}", r.transactions));
     line(format!(
         "duration            {:.2} s ({})",

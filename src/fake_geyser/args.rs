@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::{FakeGeyser, FakeGeyserConfig, Fixtures, TrafficParams};
+use super::{FakeGeyser, FakeGeyserConfig, Fixtures, MintSkew, TrafficParams};
 use crate::secret::Secret;
 
 /// Options of `pocketwatcher fake-geyser`.
@@ -51,6 +51,10 @@ pub struct FakeGeyserArgs {
     /// Size of the pool of mints that replace the fixtures' non-quote mints.
     #[arg(long, default_value_t = 2_000)]
     pub mints: usize,
+    /// How concentrated trades are on a few mints: the exponent s of a Zipf-like law (mint k is
+    /// drawn with weight ≈ (k+1)^-s). 0 = uniform, 1 = log-uniform (mainnet-like), up to 4.
+    #[arg(long, default_value = "1")]
+    pub mint_skew: MintSkew,
     /// Seed of the deterministic traffic (signatures, wallets, mints).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -93,6 +97,7 @@ impl FakeGeyserArgs {
             tx_per_slot: self.tx_per_slot,
             wallets: self.wallets,
             mints: self.mints,
+            mint_skew: self.mint_skew,
             seed: self.seed,
         };
         config.rate = self.rate;
@@ -173,6 +178,18 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_mint_skew_is_refused_with_its_range() {
+        let err = Cli::try_parse_from(["x", "--mint-skew", "9"])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains("--mint-skew") && err.contains("from 0 (uniform) to 4"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn defaults_and_overrides() {
         let cli = Cli::try_parse_from(["x"]).unwrap();
         let c = cli.args.config();
@@ -196,6 +213,8 @@ mod tests {
             "3",
             "--drop-after",
             "7",
+            "--mint-skew",
+            "0",
             "--x-token",
             "hunter2",
         ])
@@ -204,6 +223,7 @@ mod tests {
         assert_eq!(c.rate, 5000);
         assert_eq!(c.count, 10);
         assert_eq!(c.traffic.tx_per_slot, 3);
+        assert_eq!(c.traffic.mint_skew, MintSkew::UNIFORM);
         assert_eq!(c.drop_after, Some(7));
         assert_eq!(c.x_token.as_ref().map(|s| s.expose()), Some("hunter2"));
         assert!(!format!("{:?}", cli.args).contains("hunter2"));

@@ -45,7 +45,7 @@ use crate::secret::Secret;
 
 pub use args::{run, FakeGeyserArgs};
 pub use script::ScriptedTx;
-pub use traffic::{Traffic, TrafficParams};
+pub use traffic::{MintSkew, Traffic, TrafficParams};
 
 use service::{FakeGeyserService, Shared, SharedParams};
 

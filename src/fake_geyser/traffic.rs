@@ -38,7 +38,66 @@ pub struct TrafficParams {
     pub wallets: usize,
     /// Size of the mint pool.
     pub mints: usize,
+    /// How concentrated trading is on a few mints.
+    pub mint_skew: MintSkew,
     pub seed: u64,
+}
+
+/// The exponent `s` of the Zipf-like law mints are drawn from: mint `k` (0-based) is drawn with a
+/// weight of about `(k + 1)^-s`. 0 is uniform (every mint equally traded, the worst case for
+/// aggregation); 1 (the default) is log-uniform, near what mainnet DEX flow looks like (a handful
+/// of hot tokens, a long tail); larger values concentrate further.
+#[derive(Debug, Clone, Copy)]
+pub struct MintSkew(f64);
+
+impl MintSkew {
+    /// Above this nearly every trade lands on the first mint, which tests nothing new.
+    pub const MAX: f64 = 4.0;
+    pub const UNIFORM: MintSkew = MintSkew(0.0);
+    pub const LOG_UNIFORM: MintSkew = MintSkew(1.0);
+
+    /// A skew in `0..=MAX`; the error says what is accepted.
+    pub fn new(exponent: f64) -> Result<Self, String> {
+        if exponent.is_finite() && (0.0..=Self::MAX).contains(&exponent) {
+            Ok(MintSkew(exponent))
+        } else {
+            Err(format!(
+                "mint skew must be a number from 0 (uniform) to {} (got {exponent}); 1 is the default, log-uniform",
+                Self::MAX
+            ))
+        }
+    }
+
+    pub fn exponent(self) -> f64 {
+        self.0
+    }
+}
+
+impl Default for MintSkew {
+    fn default() -> Self {
+        Self::LOG_UNIFORM
+    }
+}
+
+/// Exponents compare by value; `new` refuses NaN, so this is a true equivalence.
+impl PartialEq for MintSkew {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for MintSkew {}
+
+impl std::str::FromStr for MintSkew {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let exponent: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("mint skew must be a number, e.g. 0, 1 or 1.5 (got {s:?})"))?;
+        MintSkew::new(exponent)
+    }
 }
 
 impl Default for TrafficParams {
@@ -48,6 +107,7 @@ impl Default for TrafficParams {
             tx_per_slot: 40,
             wallets: 20_000,
             mints: 2_000,
+            mint_skew: MintSkew::default(),
             seed: 1,
         }
     }
@@ -505,7 +565,10 @@ impl Traffic {
             let key = if i < template.wallets {
                 self.draw(&g.wallets, tx_seed, original, &chosen, wallet_index)
             } else {
-                self.draw(&g.mints, tx_seed, original, &chosen, mint_index)
+                let skew = self.params.mint_skew.exponent();
+                self.draw(&g.mints, tx_seed, original, &chosen, |h, n| {
+                    mint_index(h, n, skew)
+                })
             };
             chosen.push(key);
         }
@@ -592,7 +655,7 @@ impl Traffic {
         tx_seed: u64,
         original: &Pubkey,
         taken: &[&PoolKey],
-        skew: fn(u64, usize) -> usize,
+        skew: impl Fn(u64, usize) -> usize,
     ) -> &'a PoolKey {
         let key_seed = mix(tx_seed, key_hash(original));
         let mut candidate = pool.get(skew(mix(key_seed, 0), pool.len()));
@@ -649,10 +712,18 @@ fn wallet_index(h: u64, n: usize) -> usize {
     ((n as f64 * u * u) as usize).min(n - 1)
 }
 
-/// Mints: log-uniform, i.e. Zipf with exponent 1 (a few hot tokens, a long tail).
-fn mint_index(h: u64, n: usize) -> usize {
+/// Mints: the inverse of the continuous Zipf-like law with exponent `s` over `[0, n)` (density
+/// ∝ `(x + 1)^-s`): `s = 0` is `n × u`, `s = 1` is log-uniform.
+fn mint_index(h: u64, n: usize, s: f64) -> usize {
     let u = unit(h);
-    (((n as f64 + 1.0).powf(u) - 1.0) as usize).min(n - 1)
+    let n1 = n as f64 + 1.0;
+    let x = if (s - 1.0).abs() < 1e-9 {
+        n1.powf(u) - 1.0
+    } else {
+        let a = 1.0 - s;
+        (1.0 + u * (n1.powf(a) - 1.0)).powf(1.0 / a) - 1.0
+    };
+    (x as usize).min(n - 1)
 }
 
 #[cfg(test)]
@@ -829,9 +900,68 @@ mod tests {
     fn skews_stay_in_range() {
         for h in [0, 1, u64::MAX, 0x8000_0000_0000_0000, 12345] {
             assert!(wallet_index(h, 10) < 10);
-            assert!(mint_index(h, 10) < 10);
             assert_eq!(wallet_index(h, 1), 0);
-            assert_eq!(mint_index(h, 1), 0);
+            for s in [0.0, 0.5, 1.0, 1.5, MintSkew::MAX] {
+                assert!(mint_index(h, 10, s) < 10);
+                assert_eq!(mint_index(h, 1, s), 0);
+            }
         }
+    }
+
+    /// Share of 100,000 draws over 2,000 mints that land on the 20 most traded (the top 1 %).
+    fn top_share(s: f64) -> f64 {
+        let draws = 100_000u64;
+        let hits = (0..draws)
+            .filter(|&i| mint_index(mix(7, i), 2_000, s) < 20)
+            .count();
+        hits as f64 / draws as f64
+    }
+
+    #[test]
+    fn mint_skew_moves_trades_onto_a_few_mints() {
+        let uniform = top_share(0.0);
+        let log_uniform = top_share(1.0);
+        let steep = top_share(1.5);
+        assert!((0.008..0.012).contains(&uniform), "uniform: {uniform}");
+        // ln(21) / ln(2001) ≈ 0.40
+        assert!(
+            (0.38..0.42).contains(&log_uniform),
+            "log-uniform: {log_uniform}"
+        );
+        assert!(steep > 0.75, "s = 1.5: {steep}");
+    }
+
+    #[test]
+    fn mint_skew_refuses_what_it_cannot_draw() {
+        for bad in ["-0.5", "4.5", "NaN", "inf", "hot"] {
+            let err = bad.parse::<MintSkew>().unwrap_err();
+            assert!(err.contains("mint skew"), "{bad}: {err}");
+        }
+        assert_eq!("0".parse::<MintSkew>().unwrap(), MintSkew::UNIFORM);
+        assert_eq!(" 1 ".parse::<MintSkew>().unwrap(), MintSkew::default());
+    }
+
+    #[test]
+    fn uniform_skew_changes_the_mints_but_not_the_rest() {
+        let uniform = Traffic::new(
+            fixtures(),
+            TrafficParams {
+                mint_skew: MintSkew::UNIFORM,
+                ..TrafficParams::default()
+            },
+        )
+        .unwrap();
+        let default = Traffic::new(fixtures(), TrafficParams::default()).unwrap();
+        let mut differing = 0;
+        for seq in 0..200 {
+            let (a, b) = (uniform.transaction(seq), default.transaction(seq));
+            assert_eq!(a.signature, b.signature);
+            assert_eq!(a.slot, b.slot);
+            differing += usize::from(a.account_keys != b.account_keys);
+        }
+        assert!(
+            differing > 100,
+            "only {differing} of 200 copies changed mints"
+        );
     }
 }
