@@ -310,7 +310,10 @@ async fn ttls_are_sent_once_per_key_per_minute_and_only_remembered_when_applied(
         assert!(ttl > 0 && ttl <= most, "TTL {ttl} of {hour_key}");
     }
     let first = sizes[0];
-    assert!(first >= 3, "counters, buyers, wallet volume, first seen: {sizes:?}");
+    assert!(
+        first >= 3,
+        "counters, buyers, wallet volume, first seen: {sizes:?}"
+    );
     assert_eq!(
         sizes,
         [first, 0, first, first, 0],
