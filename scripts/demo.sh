@@ -2,6 +2,7 @@
 # Runs Pocketwatcher on a bundled replay of real mainnet transactions — no paid feed needed.
 #
 #   bash scripts/demo.sh [RATE]        (default 200 transactions per second)
+#   POCKETWATCHER_BIN=target/debug/pocketwatcher bash scripts/demo.sh   (skip the release build)
 #
 # Starts throwaway Redis and PostgreSQL in a temp dir (never touches an existing server; set
 # POCKETWATCHER_REDIS_URL and POCKETWATCHER_POSTGRES_URL to use your own), a fake Yellowstone gRPC
@@ -33,9 +34,13 @@ if [[ -n "${POCKETWATCHER_REDIS_URL:-}" && -n "${POCKETWATCHER_POSTGRES_URL:-}" 
 else
     start_services "$work/services"
 fi
-echo "building (release)..." >&2
-cargo build --release --quiet
-bin=./target/release/pocketwatcher
+if [[ -n "${POCKETWATCHER_BIN:-}" ]]; then
+    bin=$POCKETWATCHER_BIN    # a binary already built (e.g. target/debug/pocketwatcher)
+else
+    echo "building (release)..." >&2
+    cargo build --release --quiet
+    bin=./target/release/pocketwatcher
+fi
 geyser_port=$(free_port)
 metrics_port=$(free_port)
 max_delay=${MAX_DELAY:-300}
