@@ -279,9 +279,10 @@ def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts
         # Runs before the lag fix watched Redis's own lag, which stays wrong after a Redis crash:
         # they never saw the drain. The final state, read once the daemons have stopped, decides.
         drained = True
-        events.append({"t": samples[-1]["t"] if samples else 0,
-                       "what": "drained (judged from the final state: nothing undelivered, "
-                               "nothing pending, nothing waiting)"})
+        # Events are (seconds, text) pairs, as soak.py's event() records them.
+        events.append((samples[-1]["t"] if samples else 0,
+                       "drained (judged from the final state: nothing undelivered, "
+                       "nothing pending, nothing waiting)"))
     checks.append(("drained at the end", drained, "group lag 0, pending 0, nothing waiting"
                    if drained else "something was still moving or waiting"))
 
