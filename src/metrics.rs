@@ -45,6 +45,7 @@ pub const ALERTS_SUPPRESSED: &str = "pocketwatcher_alerts_suppressed_total";
 pub const HOT_TOKENS: &str = "pocketwatcher_hot_tokens";
 pub const OUTCOMES_FILLED: &str = "pocketwatcher_alert_outcomes_filled_total";
 pub const RPC_REQUESTS: &str = "pocketwatcher_rpc_requests_total";
+pub const HOT_TRACE_WALLETS: &str = "pocketwatcher_hot_trace_wallets_total";
 
 // Alert delivery.
 pub const ALERTS_CREATED: &str = "pocketwatcher_alerts_created_total";
@@ -243,6 +244,11 @@ pub fn describe() {
         RPC_REQUESTS,
         Unit::Count,
         "Solana JSON-RPC requests, by method and result"
+    );
+    describe_counter!(
+        HOT_TRACE_WALLETS,
+        Unit::Count,
+        "New buyers of HOT tokens looked at by the funding tracer, by result (traced, cached, deferred, unknown)"
     );
     describe_counter!(
         ALERTS_CREATED,
