@@ -42,6 +42,14 @@ impl DetailParts {
         *self != DetailParts::default()
     }
 
+    /// Whether every part of `other` is also in `self`.
+    pub fn covers(&self, other: DetailParts) -> bool {
+        let within = |a: [bool; 2], b: [bool; 2]| (0..2).all(|i| a[i] || !b[i]);
+        within(self.unique, other.unique)
+            && within(self.top, other.top)
+            && within(self.new, other.new)
+    }
+
     /// Adds what `metric` needs.
     pub fn add(&mut self, metric: crate::domain::windows::Metric) {
         use crate::domain::windows::{MetricKind, WindowClass};
