@@ -36,6 +36,7 @@ fn trade(n: u32, wallet: u8, mint: u8, side: Side, lamports: u64, at: i64) -> (S
             block_time: Some(at),
             leg: 0,
             wallet: key(wallet),
+            fee_payer: key(wallet),
             side,
             mint: key(mint),
             amount: 1_000,
