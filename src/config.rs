@@ -420,7 +420,9 @@ impl Default for ReclaimConfig {
 impl Default for CountersConfig {
     fn default() -> Self {
         CountersConfig {
-            counter_ttl_secs: 2 * 3600,
+            // The 1 h window plus 5 min: nothing reads a minute older than 59 minutes, and per-minute
+            // keys are about half of Redis memory (keys.rs, README "Redis memory budget").
+            counter_ttl_secs: 3900,
             dedup_ttl_secs: 900,
         }
     }
@@ -696,7 +698,7 @@ impl Config {
             return Err(invalid(
                 "counters.counter_ttl_secs",
                 "is shorter than the 1 h window plus margin",
-                "use at least 3720 (default 7200)",
+                "use at least 3720 (default 3900)",
             ));
         }
         if self.reclaim.min_idle_secs == 0 {

@@ -175,6 +175,20 @@ async fn status_shows_what_xinfo_and_xpending_show_for_a_stalled_consumer() {
          INSERT INTO alert_deliveries (alert_id, channel, status, attempts) \
          SELECT id, 'telegram', 'failed', 3 FROM alerts;",
     );
+    // Two older alerts of a storm: one Discord digest covered both, Telegram still has them
+    // waiting (the oldest for ten minutes).
+    env.pg.psql(
+        &env.db,
+        "INSERT INTO alerts (mint, trigger_name, trigger_reason, dedup_key, created_at) VALUES \
+         ('StormMint1', 'cabal_buy', 'r', 'k2', now() - interval '10 minutes'), \
+         ('StormMint2', 'cabal_buy', 'r', 'k3', now() - interval '5 minutes'); \
+         INSERT INTO alert_digests (channel, alert_count) VALUES ('discord', 2); \
+         INSERT INTO alert_deliveries (alert_id, channel, status, attempts, digest_id) \
+         SELECT a.id, 'discord', 'coalesced', 1, g.id FROM alerts a, alert_digests g \
+         WHERE a.mint LIKE 'StormMint%'; \
+         INSERT INTO alert_deliveries (alert_id, channel, status, attempts) \
+         SELECT id, 'telegram', 'pending', 0 FROM alerts WHERE mint LIKE 'StormMint%';",
+    );
     let hot_until = pocketwatcher::actors::context::now_ms() + 600_000;
     let _: () = redis::cmd("ZADD")
         .arg("pw:hot")
@@ -266,6 +280,20 @@ async fn status_shows_what_xinfo_and_xpending_show_for_a_stalled_consumer() {
     assert_eq!(alert["deliveries"][0]["status"], "sent");
     assert_eq!(alert["deliveries"][1]["status"], "failed");
     assert_eq!(n(&alert["deliveries"][1]["attempts"]), 3);
+    // Per channel: delivered / coalesced / waiting / failed, as the outbox holds them.
+    let channels = s["channels"].as_array().expect("channels");
+    assert_eq!(channels.len(), 2, "{s:#}");
+    let (discord, telegram) = (&channels[0], &channels[1]);
+    assert_eq!(discord["channel"], "discord");
+    let counts = |c: &serde_json::Value| {
+        ["delivered", "coalesced", "digests", "waiting", "failed"].map(|k| n(&c[k]))
+    };
+    assert_eq!(counts(discord), [1, 2, 1, 0, 0], "{s:#}");
+    assert!(discord["oldest_waiting_seconds"].is_null(), "{s:#}");
+    assert_eq!(telegram["channel"], "telegram");
+    assert_eq!(counts(telegram), [0, 0, 0, 2, 1], "{s:#}");
+    let oldest = telegram["oldest_waiting_seconds"].as_f64().unwrap();
+    assert!((600.0..900.0).contains(&oldest), "{s:#}");
 
     let text = s.to_string();
     assert!(!text.contains("hunter2"), "a password in status: {text}");
@@ -290,6 +318,23 @@ async fn status_shows_what_xinfo_and_xpending_show_for_a_stalled_consumer() {
         "{screen}"
     );
     assert!(!screen.contains("hunter2"), "{screen}");
+    let row = |channel: &str| {
+        screen
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(channel))
+            .map(|l| l.split_whitespace().take(6).collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("no {channel} row: {screen}"))
+    };
+    assert_eq!(
+        row("discord"),
+        ["discord", "1", "2", "1", "0", "0"],
+        "{screen}"
+    );
+    assert_eq!(
+        row("telegram"),
+        ["telegram", "0", "0", "0", "2", "1"],
+        "{screen}"
+    );
     daemon.cont_signal();
 }
 

@@ -6,7 +6,8 @@ use pocketwatcher::domain::counters::aggregate;
 use pocketwatcher::domain::test_support::key;
 use pocketwatcher::domain::{QuoteAssets, Side, Signature, Swap, Venue, WSOL_MINT};
 use pocketwatcher::store::redis::commit::{
-    commit, script, CommitBatch, CommitOutcome, DeadLetter, NameCache, Ttls,
+    build_at, commit, script, send, CommitBatch, CommitOutcome, DeadLetter, NameCache, Ttls,
+    EXPIRY_BUCKET_SECS,
 };
 use pocketwatcher::store::redis::keys;
 use pocketwatcher::store::redis::stream::{append, autoclaim, ensure_group, group_info, read_new};
@@ -27,6 +28,7 @@ fn buy(sig: u8, wallet: u8, lamports: u64) -> Swap {
         block_time: Some(1_700_000_040),
         leg: 0,
         wallet: key(wallet),
+        fee_payer: key(wallet),
         side: Side::Buy,
         mint: key(50),
         amount: 10,
@@ -240,4 +242,83 @@ async fn dead_letters_keep_reason_and_payload_and_are_acknowledged() {
     assert!(text.contains("unknown wire format version 9"), "{text}");
     assert!(text.contains(&entries[0].id.to_string()), "{text}");
     assert_eq!(group_info(&mut conn).await.unwrap().pending, 0);
+}
+
+/// Bucketed TTLs: within one wall-clock minute a consumer gives each key one EXPIRE (with the
+/// bucket added to the TTL); later batches of the minute skip it, a refused commit's keys are sent
+/// again, and the next minute sends them again. The keys keep their TTL throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttls_are_sent_once_per_key_per_minute_and_only_remembered_when_applied() {
+    let redis = TestRedis::start();
+    let mut conn = connect(&redis).await;
+    let (ttls, mut names, script) = (Ttls::default(), NameCache::default(), script());
+    let t0 = 1_800_000_000 / EXPIRY_BUCKET_SECS * EXPIRY_BUCKET_SECS;
+    let hour_key = keys::hour_counts(&key(50).to_string(), 1_700_000_040 / 60);
+    let mut sizes = Vec::new();
+    let next = t0 + EXPIRY_BUCKET_SECS;
+    for (round, (at, consumer, applied)) in [
+        (t0, "c1", true),
+        (t0 + 10, "c1", true),
+        (next, "someone-else", false),
+        (next + 10, "c1", true),
+        (next + 20, "c1", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sig = round as u8 + 2;
+        append(&mut conn, &[vec![sig]]).await.unwrap();
+        let entries = read_new(&mut conn, "c1", 10, 100).await.unwrap();
+        assert_eq!(entries.len(), 1);
+        let swaps = [buy(sig, 1, 100)];
+        let deltas = aggregate(
+            swaps.iter().map(|s| (s, 1_700_000_040)),
+            &QuoteAssets::default(),
+        );
+        let batch = CommitBatch {
+            consumer,
+            ids: entries.iter().map(|e| e.id).collect(),
+            markers: swaps.iter().map(|s| (s.slot, s.signature)).collect(),
+            dead: vec![],
+            deltas: Some(&deltas),
+        };
+        let (cmd, ticket) = build_at(&script, &batch, &ttls, &mut names, at);
+        sizes.push(ticket.len());
+        if !ticket.is_empty() {
+            assert!(ticket.keys().contains(&hour_key), "{:?}", ticket.keys());
+        }
+        let outcome = send(&mut conn, &script, &cmd).await.unwrap();
+        if applied {
+            assert_eq!(outcome, CommitOutcome::Committed(1));
+            names.confirm(ticket);
+        } else {
+            assert!(matches!(outcome, CommitOutcome::NotOwned(_)), "{outcome:?}");
+            // Not ours: hand the entry to c1 for good (acknowledge it without effects).
+            let ack = CommitBatch {
+                consumer: "c1",
+                ids: entries.iter().map(|e| e.id).collect(),
+                ..Default::default()
+            };
+            let (cmd, _) = build_at(&script, &ack, &ttls, &mut NameCache::default(), at);
+            send(&mut conn, &script, &cmd).await.unwrap();
+        }
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&hour_key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let most = (ttls.counter_secs + EXPIRY_BUCKET_SECS) as i64;
+        assert!(ttl > 0 && ttl <= most, "TTL {ttl} of {hour_key}");
+    }
+    let first = sizes[0];
+    assert!(
+        first >= 3,
+        "counters, buyers, wallet volume, first seen: {sizes:?}"
+    );
+    assert_eq!(
+        sizes,
+        [first, 0, first, first, 0],
+        "sent once per key per minute; a refused commit's keys are sent again: {sizes:?}"
+    );
+    assert_eq!(buys_in_minute(&mut conn).await, Some(4), "4 applied buys");
 }

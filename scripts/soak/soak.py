@@ -29,6 +29,8 @@ import subprocess
 import sys
 import threading
 import time
+
+import soak_check
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -129,7 +131,8 @@ def stream_state():
     g = next((g for g in groups if g.get("name") == b"parsers"), None)
     if g is None:
         return added, None, None
-    return added, g.get("lag"), g.get("pending")
+    return added, soak_check.undelivered(info, g), g.get("pending")
+
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
@@ -460,7 +463,6 @@ level = "info"
     sample_file.close()
     with open(os.path.join(OUT, "events.json"), "w") as f:
         json.dump(events, f, indent=1)
-    import soak_check
     ok = soak_check.check_and_report(
         out=OUT, work=WORK, ledger=ledger, samples=samples, events=events,
         daemons={n: d.starts for n, d in daemons.items()}, feed_starts=feed.starts,

@@ -88,7 +88,7 @@ async fn close(
         let started = Instant::now();
         let result = match p.redis.get().await {
             Ok(mut conn) => {
-                let cmd = {
+                let (cmd, ticket) = {
                     let mut cache = names.lock().unwrap_or_else(|e| e.into_inner());
                     build(script, &batch, &p.ttls, &mut cache)
                 };
@@ -99,9 +99,24 @@ async fn close(
                     metrics::histogram!(m::REDIS_SECONDS, "op" => "commit")
                         .record(sent.elapsed().as_secs_f64());
                 }
+                // Bucketed TTLs: remember the keys given a TTL only once the commit is applied;
+                // after an error Redis may have lost keys, so forget them all.
+                let mut cache = names.lock().unwrap_or_else(|e| e.into_inner());
+                match &reply {
+                    Ok(CommitOutcome::Committed(_)) => cache.confirm(ticket),
+                    Ok(_) => {}
+                    Err(_) => cache.forget_expiries(),
+                }
+                drop(cache);
                 reply.map_err(|e| e.to_string())
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => {
+                names
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .forget_expiries();
+                Err(e.to_string())
+            }
         };
         match result {
             Ok(CommitOutcome::Committed(n)) => {

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::actors::context::now_ms;
 use crate::health::checks::redis_reason;
+use crate::store::postgres::alerts::{DeliveryCount, DELIVERY_COUNTS_SQL};
 use crate::store::redis::keys;
 use crate::store::redis::stream::{
     consumers, group_info, oldest_unacknowledged, pending_summary, stream_info,
@@ -35,6 +36,9 @@ pub struct Status {
     pub hot_tokens_total: u64,
     pub hot_tokens: Vec<HotToken>,
     pub alerts: Vec<AlertStatus>,
+    /// Per channel: how many alerts were delivered alone, coalesced into digests, are waiting,
+    /// or failed for good (every alert stays in PostgreSQL; this is where nothing is hidden).
+    pub channels: Vec<ChannelDeliveries>,
     /// The merged `pocketwatcher:live_stats` object, if any process keeps it.
     pub live_stats: Option<serde_json::Value>,
     /// What could not be read (short, secret-free).
@@ -123,6 +127,51 @@ pub struct Delivery {
     pub channel: String,
     pub status: String,
     pub attempts: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChannelDeliveries {
+    pub channel: String,
+    /// Sent as their own message.
+    pub delivered: i64,
+    /// Covered by a digest message (`alerts.max_delivery_delay_secs`).
+    pub coalesced: i64,
+    /// Still in the outbox (first try or retry backoff).
+    pub waiting: i64,
+    /// Given up after the last retry, or refused by the service.
+    pub failed: i64,
+    /// Digest messages sent.
+    pub digests: i64,
+    /// Age of the oldest waiting alert (from its creation), if any waits.
+    pub oldest_waiting_seconds: Option<f64>,
+}
+
+/// Folds the store's (channel, status, count) rows into one row per channel, sorted by channel.
+/// A status not known here (a newer schema) is ignored rather than miscounted.
+pub fn fold_delivery_counts(rows: &[DeliveryCount]) -> Vec<ChannelDeliveries> {
+    let mut out: Vec<ChannelDeliveries> = Vec::new();
+    for r in rows {
+        let i = match out.iter().position(|c| c.channel == r.channel) {
+            Some(i) => i,
+            None => {
+                out.push(ChannelDeliveries {
+                    channel: r.channel.clone(),
+                    ..Default::default()
+                });
+                out.len() - 1
+            }
+        };
+        let c = &mut out[i];
+        match r.status.as_str() {
+            "sent" => c.delivered += r.count,
+            "coalesced" => c.coalesced += r.count,
+            "pending" => c.waiting += r.count,
+            "failed" => c.failed += r.count,
+            _ => {}
+        }
+    }
+    out.sort_by(|a, b| a.channel.cmp(&b.channel));
+    out
 }
 
 /// Where to read, and how the URLs may be shown.
@@ -217,19 +266,25 @@ pub async fn gather(src: Sources<'_>, previous: Option<&Status>) -> Result<Statu
             .map(|v| v as u64)
     };
 
-    let alerts = match src.postgres {
+    let (alerts, channels) = match src.postgres {
         Some(pg) => match last_alerts(pg).await {
-            Ok(alerts) => alerts,
+            Ok(alerts) => match channel_deliveries(pg).await {
+                Ok(channels) => (alerts, channels),
+                Err(e) => {
+                    problems.push(format!("postgres: {e}"));
+                    (alerts, Vec::new())
+                }
+            },
             Err(e) => {
                 problems.push(format!("postgres: {e}"));
-                Vec::new()
+                (Vec::new(), Vec::new())
             }
         },
         None => {
             if let Some(p) = src.postgres_problem {
                 problems.push(format!("postgres: {p}"));
             }
-            Vec::new()
+            (Vec::new(), Vec::new())
         }
     };
 
@@ -295,6 +350,7 @@ pub async fn gather(src: Sources<'_>, previous: Option<&Status>) -> Result<Statu
             })
             .collect(),
         alerts,
+        channels,
         live_stats,
         problems,
     })
@@ -341,4 +397,83 @@ async fn last_alerts(pg: &mut AsyncPgConnection) -> Result<Vec<AlertStatus>, Str
             deliveries: serde_json::from_str(&r.deliveries).unwrap_or_default(),
         })
         .collect())
+}
+
+#[derive(QueryableByName)]
+struct ChannelExtra {
+    #[diesel(sql_type = Text)]
+    channel: String,
+    #[diesel(sql_type = BigInt)]
+    digests: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    oldest_waiting_seconds: Option<f64>,
+}
+
+/// Per channel: digests sent, and the age of the oldest waiting alert (the freshness to watch).
+const CHANNEL_EXTRA: &str = "\
+SELECT c.channel, \
+(SELECT count(*) FROM alert_digests g WHERE g.channel = c.channel) AS digests, \
+(SELECT extract(epoch FROM now() - min(a.created_at))::float8 FROM alert_deliveries d \
+ JOIN alerts a ON a.id = d.alert_id WHERE d.channel = c.channel AND d.status = 'pending') \
+ AS oldest_waiting_seconds \
+FROM (SELECT DISTINCT channel FROM alert_deliveries) c ORDER BY c.channel";
+
+async fn channel_deliveries(pg: &mut AsyncPgConnection) -> Result<Vec<ChannelDeliveries>, String> {
+    let counts: Vec<DeliveryCount> = diesel::sql_query(DELIVERY_COUNTS_SQL)
+        .load(pg)
+        .await
+        .map_err(|e| format!("reading delivery counts: {e}"))?;
+    let extra: Vec<ChannelExtra> = diesel::sql_query(CHANNEL_EXTRA)
+        .load(pg)
+        .await
+        .map_err(|e| format!("reading delivery counts: {e}"))?;
+    let mut channels = fold_delivery_counts(&counts);
+    for c in &mut channels {
+        if let Some(x) = extra.iter().find(|x| x.channel == c.channel) {
+            c.digests = x.digests;
+            c.oldest_waiting_seconds = x.oldest_waiting_seconds.map(|s| s.max(0.0));
+        }
+    }
+    Ok(channels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(channel: &str, status: &str, count: i64) -> DeliveryCount {
+        DeliveryCount {
+            channel: channel.into(),
+            status: status.into(),
+            count,
+        }
+    }
+
+    #[test]
+    fn delivery_counts_fold_into_one_row_per_channel() {
+        let rows = [
+            row("telegram", "sent", 4),
+            row("discord", "coalesced", 7),
+            row("discord", "pending", 2),
+            row("discord", "sent", 5),
+            row("telegram", "failed", 1),
+            row("discord", "unknown_future_status", 9),
+        ];
+        let folded = fold_delivery_counts(&rows);
+        assert_eq!(folded.len(), 2);
+        assert_eq!(
+            folded[0],
+            ChannelDeliveries {
+                channel: "discord".into(),
+                delivered: 5,
+                coalesced: 7,
+                waiting: 2,
+                failed: 0,
+                digests: 0,
+                oldest_waiting_seconds: None,
+            }
+        );
+        assert_eq!(folded[1].channel, "telegram");
+        assert_eq!((folded[1].delivered, folded[1].failed), (4, 1));
+    }
 }

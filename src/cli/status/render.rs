@@ -143,6 +143,29 @@ pub fn render(s: &Status) -> String {
             deliveries.join(", ")
         );
     }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Deliveries  {:<12} {:>10} {:>10} {:>8} {:>8} {:>8} {:>15}",
+        "channel", "delivered", "coalesced", "digests", "waiting", "failed", "oldest waiting"
+    );
+    if s.channels.is_empty() {
+        let _ = writeln!(o, "            (none)");
+    }
+    for c in &s.channels {
+        let _ = writeln!(
+            o,
+            "            {:<12} {:>10} {:>10} {:>8} {:>8} {:>8} {:>15}",
+            c.channel,
+            c.delivered,
+            c.coalesced,
+            c.digests,
+            c.waiting,
+            c.failed,
+            c.oldest_waiting_seconds
+                .map_or_else(|| "-".into(), duration),
+        );
+    }
     if !s.problems.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "Problems");

@@ -39,7 +39,7 @@ pub async fn connect(url: &str, max_size: usize) -> Result<PgPool, PgError> {
         return Err(PgError::InvalidArgument("pool max_size must be ≥ 1".into()));
     }
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
-    config.custom_setup = Box::new(|url| establish(url).boxed());
+    config.custom_setup = Box::new(|url| establish_bounded(url).boxed());
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     let pool = PgPool::builder(manager)
         .max_size(max_size)
@@ -77,6 +77,45 @@ pub(crate) async fn establish(url: &str) -> Result<AsyncPgConnection, Connection
             "connecting timed out after {CONNECT_TIMEOUT:?}"
         ))),
     }
+}
+
+/// Longest any statement of a pooled connection may run on the server. Above the longest client
+/// budget (`4 × STATEMENT_TIMEOUT`, the swap history), so the server never cuts a statement the
+/// client is still waiting for.
+pub const SERVER_STATEMENT_TIMEOUT: Duration = Duration::from_secs(130);
+
+/// One new pooled connection whose statements cannot outlive their caller on the server.
+///
+/// A client-side timeout drops the connection, but PostgreSQL goes on running the statement until
+/// it tries to answer. The soak found outcome queries timed out at 60 s still running after
+/// 5 minutes, a new one started by each pass, four at once eating the box's CPU. So the server
+/// checks every 2 s whether the client is still there (`client_connection_check_interval`,
+/// PostgreSQL ≥ 14; skipped on older servers) and stops any statement after
+/// [`SERVER_STATEMENT_TIMEOUT`] in any case.
+pub(crate) async fn establish_bounded(url: &str) -> Result<AsyncPgConnection, ConnectionError> {
+    use diesel_async::SimpleAsyncConnection;
+    let mut conn = establish(url).await?;
+    let limit = format!(
+        "SET statement_timeout = {}",
+        SERVER_STATEMENT_TIMEOUT.as_millis()
+    );
+    let bounded = tokio::time::timeout(CONNECT_TIMEOUT, conn.batch_execute(&limit)).await;
+    match bounded {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ConnectionError::BadConnection(error_chain(&e))),
+        Err(_) => {
+            return Err(ConnectionError::BadConnection(format!(
+                "setting statement_timeout timed out after {CONNECT_TIMEOUT:?}"
+            )))
+        }
+    }
+    // Older servers refuse the parameter; the statement timeout above still bounds them.
+    let _ = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        conn.batch_execute("SET client_connection_check_interval = 2000"),
+    )
+    .await;
+    Ok(conn)
 }
 
 /// A connection from `pool` within [`CHECKOUT_TIMEOUT`].

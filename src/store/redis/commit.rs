@@ -39,7 +39,7 @@ pub struct DeadLetter {
 /// How long commit-written keys live.
 #[derive(Debug, Clone, Copy)]
 pub struct Ttls {
-    /// Per-minute counters: must outlive the longest window (1 h) with margin.
+    /// Per-minute counters: must outlive the longest window (1 h) with margin (default 65 min).
     pub counter_secs: u64,
     /// Duplicate markers: longer than any redelivery or reconnect overlap.
     pub dedup_secs: u64,
@@ -50,7 +50,7 @@ pub struct Ttls {
 impl Default for Ttls {
     fn default() -> Self {
         Ttls {
-            counter_secs: 2 * 3600,
+            counter_secs: 3900,
             dedup_secs: 900,
             first_seen_secs: 8 * 86_400,
         }
@@ -80,10 +80,11 @@ pub enum CommitOutcome {
 }
 
 /// Base58 names of keys, cached: a batch touches the same mints and wallets many times and the
-/// encoding costs about a microsecond each.
+/// encoding costs about a microsecond each. Also holds the consumer's [`ExpiryMemo`].
 #[derive(Default)]
 pub struct NameCache {
     names: HashMap<Pubkey, String>,
+    expiries: ExpiryMemo,
 }
 
 impl NameCache {
@@ -95,11 +96,84 @@ impl NameCache {
         }
         self.names.entry(*key).or_insert_with(|| keys::text(key))
     }
+
+    /// A commit built with `ticket` was applied: its keys have their TTL for this bucket.
+    pub fn confirm(&mut self, ticket: ExpiryTicket) {
+        self.expiries.confirm(ticket);
+    }
+
+    /// Forget every TTL given (after a Redis error: the server may have restarted and lost keys).
+    pub fn forget_expiries(&mut self) {
+        self.expiries = ExpiryMemo::default();
+    }
+}
+
+/// Seconds per TTL bucket: a key gets at most one EXPIRE per bucket from a consumer.
+pub const EXPIRY_BUCKET_SECS: u64 = 60;
+
+/// Bucketed TTLs (fewer EXPIRE calls): within one wall-clock minute a consumer sends a key's
+/// EXPIRE once, with `ttl + EXPIRY_BUCKET_SECS`, so the key still lives at least `ttl` after any
+/// write of that minute; later batches of the minute skip it. A key touched in a later minute gets
+/// a new EXPIRE then. Only keys of applied commits are remembered ([`NameCache::confirm`]): a
+/// refused attempt writes nothing, so its keys are sent again. A key deleted and rewritten within
+/// the minute (Redis lost its data, FLUSHALL) would miss its TTL, so the memo is dropped on any
+/// commit error; `pw:touched` (emptied by the detector) is never memoised.
+#[derive(Default)]
+struct ExpiryMemo {
+    bucket: u64,
+    given: std::collections::HashSet<String>,
+}
+
+/// The keys a built commit gives an EXPIRE, and the bucket it was built in.
+#[derive(Debug, Default)]
+pub struct ExpiryTicket {
+    bucket: u64,
+    keys: Vec<String>,
+}
+
+impl ExpiryTicket {
+    /// Keys this commit sends an EXPIRE for.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+}
+
+impl ExpiryMemo {
+    const LIMIT: usize = 500_000;
+
+    fn enter(&mut self, now_secs: u64) -> u64 {
+        let bucket = now_secs / EXPIRY_BUCKET_SECS;
+        if bucket != self.bucket || self.given.len() >= Self::LIMIT {
+            self.bucket = bucket;
+            self.given.clear();
+        }
+        bucket
+    }
+
+    fn confirm(&mut self, ticket: ExpiryTicket) {
+        if ticket.bucket == self.bucket {
+            self.given.extend(ticket.keys);
+        }
+    }
 }
 
 /// The script's write sections: HINCRBY triples, ZINCRBY triples, variadic PFADDs, variadic
 /// ZADDs (first-seen with LT, active mints with GT), then one EXPIRE per key touched.
-fn push_writes(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut NameCache) {
+fn push_writes(
+    cmd: &mut redis::Cmd,
+    d: &CounterDeltas,
+    ttls: &Ttls,
+    names: &mut NameCache,
+    now_secs: u64,
+) -> ExpiryTicket {
     let mut expire: BTreeMap<String, u64> = BTreeMap::new();
     let mut incr: Vec<(String, String, u64)> = Vec::with_capacity(d.minutes.len() * 3);
     for ((mint, minute), c) in &d.minutes {
@@ -194,10 +268,23 @@ fn push_writes(cmd: &mut redis::Cmd, d: &CounterDeltas, ttls: &Ttls, names: &mut
             .arg(keys::CHAIN_CLOCK_MEMBER);
     }
 
-    cmd.arg(expire.len());
-    for (key, ttl) in &expire {
-        cmd.arg(key).arg(*ttl);
+    let bucket = names.expiries.enter(now_secs);
+    let mut ticket = ExpiryTicket {
+        bucket,
+        keys: Vec::new(),
+    };
+    let due: Vec<(String, u64)> = expire
+        .into_iter()
+        .filter(|(key, _)| !names.expiries.given.contains(key))
+        .collect();
+    cmd.arg(due.len());
+    for (key, ttl) in due {
+        cmd.arg(&key).arg(ttl + EXPIRY_BUCKET_SECS);
+        if key != keys::TOUCHED_MINTS {
+            ticket.keys.push(key);
+        }
     }
+    ticket
 }
 
 /// Runs the commit script for `batch`.
@@ -208,18 +295,39 @@ pub async fn commit<C: ConnectionLike>(
     ttls: &Ttls,
     names: &mut NameCache,
 ) -> Result<CommitOutcome, RedisError> {
-    let cmd = build(script, batch, ttls, names);
-    send(conn, script, &cmd).await
+    let (cmd, ticket) = build(script, batch, ttls, names);
+    let outcome = send(conn, script, &cmd).await;
+    match &outcome {
+        Ok(CommitOutcome::Committed(_)) => names.confirm(ticket),
+        Ok(_) => {}
+        Err(_) => names.forget_expiries(),
+    }
+    outcome
 }
 
 /// The script call for `batch` (synchronous: callers can hold a shared name cache only while
-/// building, never across the round trip).
+/// building, never across the round trip), and the keys it gives an EXPIRE: pass the ticket to
+/// [`NameCache::confirm`] once the commit is applied.
 pub fn build(
     script: &Script,
     batch: &CommitBatch<'_>,
     ttls: &Ttls,
     names: &mut NameCache,
-) -> redis::Cmd {
+) -> (redis::Cmd, ExpiryTicket) {
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    build_at(script, batch, ttls, names, now_secs)
+}
+
+/// [`build`] at a given wall-clock time (unix seconds), for tests of the TTL buckets.
+pub fn build_at(
+    script: &Script,
+    batch: &CommitBatch<'_>,
+    ttls: &Ttls,
+    names: &mut NameCache,
+    now_secs: u64,
+) -> (redis::Cmd, ExpiryTicket) {
     let empty = CounterDeltas::default();
     let deltas = batch.deltas.unwrap_or(&empty);
     let mut cmd = redis::cmd("EVALSHA");
@@ -268,8 +376,8 @@ pub fn build(
             .arg(&d.reason)
             .arg(d.payload.as_slice());
     }
-    push_writes(&mut cmd, deltas, ttls, names);
-    cmd
+    let ticket = push_writes(&mut cmd, deltas, ttls, names, now_secs);
+    (cmd, ticket)
 }
 
 /// Sends a built commit; loads the script first if Redis lost it (it has not run then).

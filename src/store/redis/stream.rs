@@ -350,6 +350,31 @@ pub async fn autoclaim<C: ConnectionLike>(
     })
 }
 
+/// Entries not yet delivered to the group, robust to Redis's own `lag` going wrong.
+///
+/// Redis derives `lag` from two counters (`entries-added` minus the group's `entries-read`).
+/// After a Redis crash and AOF reload those counters can disagree for good: the soak saw a
+/// constant lag of 69,445 with the group's last delivered id equal to the stream's last id, and
+/// Redis answers nil when it cannot estimate at all. A false lag is a false alarm on every
+/// dashboard, and a nil read as 0 hides a real backlog, so: nothing is undelivered when the
+/// group has delivered the stream's newest id; otherwise the figure is capped by what the stream
+/// can hold beyond the pending entries (an upper bound, and the estimate when Redis gives none).
+pub fn undelivered(
+    redis_lag: Option<u64>,
+    last_delivered: Option<EntryId>,
+    stream: &StreamInfo,
+    pending: u64,
+) -> u64 {
+    let Some(newest) = stream.last_generated else {
+        return 0;
+    };
+    if last_delivered.is_some_and(|id| id >= newest) {
+        return 0;
+    }
+    let at_most = stream.length.saturating_sub(pending);
+    redis_lag.map_or(at_most, |lag| lag.min(at_most))
+}
+
 /// `XINFO GROUPS` for our group (zeros when the stream or group does not exist yet).
 pub async fn group_info<C: ConnectionLike>(conn: &mut C) -> Result<GroupInfo, RedisError> {
     let reply: Result<Value, RedisError> = redis::cmd("XINFO")
@@ -371,13 +396,21 @@ pub async fn group_info<C: ConnectionLike>(conn: &mut C) -> Result<GroupInfo, Re
         if get("name").and_then(as_text).as_deref() != Some(GROUP) {
             continue;
         }
+        let pending = get("pending").and_then(as_int).unwrap_or(0);
+        let last_delivered = get("last-delivered-id")
+            .and_then(as_text)
+            .and_then(|t| EntryId::parse(&t));
+        let stream = stream_info(conn, STREAM).await?;
         return Ok(GroupInfo {
-            pending: get("pending").and_then(as_int).unwrap_or(0),
-            lag: get("lag").and_then(as_int).unwrap_or(0),
+            pending,
+            lag: undelivered(
+                get("lag").and_then(as_int),
+                last_delivered,
+                &stream,
+                pending,
+            ),
             consumers: get("consumers").and_then(as_int).unwrap_or(0),
-            last_delivered: get("last-delivered-id")
-                .and_then(as_text)
-                .and_then(|t| EntryId::parse(&t)),
+            last_delivered,
             entries_read: get("entries-read").and_then(as_int).unwrap_or(0),
         });
     }
@@ -645,5 +678,46 @@ mod tests {
         assert!(a < b, "string order would say otherwise");
         assert_eq!(b.to_string(), "10-0");
         assert!(EntryId::parse("garbage").is_none());
+    }
+
+    fn stream(length: u64, newest: &str) -> StreamInfo {
+        StreamInfo {
+            length,
+            last_generated: EntryId::parse(newest),
+            entries_added: 0,
+        }
+    }
+
+    #[test]
+    fn a_group_that_delivered_the_newest_id_has_no_lag_whatever_redis_says() {
+        // The soak's reading after a Redis crash: lag 69,445, last delivered = newest.
+        let newest = EntryId::parse("1796642107267-19");
+        let s = stream(6_655, "1796642107267-19");
+        assert_eq!(undelivered(Some(69_445), newest, &s, 0), 0);
+    }
+
+    #[test]
+    fn a_wrong_lag_is_capped_by_what_the_stream_holds_beyond_pending() {
+        let s = stream(6_655, "200-0");
+        let delivered = EntryId::parse("100-0");
+        assert_eq!(undelivered(Some(69_445), delivered, &s, 655), 6_000);
+    }
+
+    #[test]
+    fn a_plausible_lag_is_kept_and_a_missing_one_is_the_upper_bound() {
+        let s = stream(1_000, "200-0");
+        let delivered = EntryId::parse("100-0");
+        assert_eq!(undelivered(Some(42), delivered, &s, 10), 42);
+        assert_eq!(undelivered(None, delivered, &s, 10), 990, "nil is not zero");
+        assert_eq!(
+            undelivered(None, None, &s, 0),
+            1_000,
+            "nothing delivered yet"
+        );
+    }
+
+    #[test]
+    fn an_empty_stream_has_no_lag() {
+        assert_eq!(undelivered(Some(5), None, &StreamInfo::default(), 0), 0);
     }
 }
