@@ -194,13 +194,15 @@ fn make_rows(n: usize, seed: u64) -> Vec<SwapRow> {
             let u = (rng.next() % 1_000_000) as f64 / 1_000_000.0;
             let mint = &mints[((u * u) * mints.len() as f64) as usize];
             let buy = rng.next() % 3 != 0;
+            let wallet = wallets[(rng.next() % wallets.len() as u64) as usize].clone();
             rows.push(SwapRow {
                 signature: signature.clone(),
                 leg,
                 slot: 380_000_000 + rows.len() as i64 / 40,
                 block_time: 1_760_000_000 + rows.len() as i64 / 2_000,
                 venue: "pump.fun".to_string(),
-                user_wallet: wallets[(rng.next() % wallets.len() as u64) as usize].clone(),
+                user_wallet: wallet.clone(),
+                fee_payer: wallet,
                 side: if buy { Side::Buy } else { Side::Sell },
                 base_mint: mint.clone(),
                 base_amount: rng.next() >> (rng.next() % 40),

@@ -128,7 +128,8 @@ pub struct ConsumeConfig {
     /// XREADGROUP BLOCK.
     pub block_ms: u64,
     /// While other batches are in flight, a batch less than half full waits up to this long for
-    /// more entries (bigger batches cost Redis less per entry).
+    /// more entries, or until no other batch is in flight (bigger batches cost Redis and
+    /// PostgreSQL less per entry).
     pub linger_ms: u64,
     /// Batches in flight between read and acknowledgement.
     pub pipeline_depth: usize,

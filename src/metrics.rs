@@ -15,6 +15,10 @@ pub const SWAP_ROWS_INSERTED: &str = "pocketwatcher_swap_rows_inserted_total";
 pub const STAGE_SECONDS: &str = "pocketwatcher_stage_seconds";
 pub const END_TO_END_SECONDS: &str = "pocketwatcher_end_to_end_seconds";
 pub const BATCH_SIZE: &str = "pocketwatcher_batch_entries";
+pub const COMMIT_ENTRIES: &str = "pocketwatcher_commit_entries";
+pub const INSERT_ROWS: &str = "pocketwatcher_insert_rows";
+pub const BATCHES_IN_FLIGHT: &str = "pocketwatcher_batches_in_flight";
+pub const DOWNSTREAM_WAIT_SECONDS: &str = "pocketwatcher_downstream_wait_seconds";
 pub const ACTOR_RESTARTS: &str = "pocketwatcher_actor_restarts_total";
 pub const INGEST_RECONNECTS: &str = "pocketwatcher_ingest_reconnects_total";
 pub const INGEST_SLOT_GAPS: &str = "pocketwatcher_ingest_slot_gaps_total";
@@ -34,6 +38,7 @@ pub const RETENTION_DELETED: &str = "pocketwatcher_retention_deleted_rows_total"
 
 // Detection.
 pub const DETECT_EVALUATIONS: &str = "pocketwatcher_detector_evaluations_total";
+pub const DETECT_DETAIL_REUSED: &str = "pocketwatcher_detector_detail_reused_total";
 pub const DETECT_CYCLE_SECONDS: &str = "pocketwatcher_detector_cycle_seconds";
 pub const DETECTION_DELAY_SECONDS: &str = "pocketwatcher_detection_delay_seconds";
 pub const DETECTOR_LEADER: &str = "pocketwatcher_detector_leader";
@@ -45,6 +50,7 @@ pub const ALERTS_SUPPRESSED: &str = "pocketwatcher_alerts_suppressed_total";
 pub const HOT_TOKENS: &str = "pocketwatcher_hot_tokens";
 pub const OUTCOMES_FILLED: &str = "pocketwatcher_alert_outcomes_filled_total";
 pub const RPC_REQUESTS: &str = "pocketwatcher_rpc_requests_total";
+pub const HOT_TRACE_WALLETS: &str = "pocketwatcher_hot_trace_wallets_total";
 
 // Alert delivery.
 pub const ALERTS_CREATED: &str = "pocketwatcher_alerts_created_total";
@@ -112,7 +118,7 @@ pub fn describe() {
     describe_histogram!(
         STAGE_SECONDS,
         Unit::Seconds,
-        "Time a batch spends in each stage (read, parse, aggregate, store, commit)"
+        "Time a batch spends in each stage (linger, parse, aggregate, store, commit; pipeline: read to ack)"
     );
     describe_histogram!(
         END_TO_END_SECONDS,
@@ -123,6 +129,26 @@ pub fn describe() {
         BATCH_SIZE,
         Unit::Count,
         "Entries per batch read from the stream"
+    );
+    describe_histogram!(
+        COMMIT_ENTRIES,
+        Unit::Count,
+        "Stream entries closed per commit-script call (counters, markers, dead letters, XACK)"
+    );
+    describe_histogram!(
+        INSERT_ROWS,
+        Unit::Count,
+        "Rows per swap_events insert statement"
+    );
+    describe_gauge!(
+        BATCHES_IN_FLIGHT,
+        Unit::Count,
+        "Batches between read and acknowledgement (at most consume.pipeline_depth)"
+    );
+    describe_histogram!(
+        DOWNSTREAM_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time a consume stage waited to hand a batch on, by stage (in_flight_slot: the reader waiting for a free slot)"
     );
     describe_counter!(
         ACTOR_RESTARTS,
@@ -197,6 +223,11 @@ pub fn describe() {
         Unit::Count,
         "Mints evaluated by the detector, by path (event: touched by a commit; sweep: periodic)"
     );
+    describe_counter!(
+        DETECT_DETAIL_REUSED,
+        Unit::Count,
+        "Mints whose window detail (top buyers, unique counts) the in-play filter reused from a read under 1 s old"
+    );
     describe_histogram!(
         DETECT_CYCLE_SECONDS,
         Unit::Seconds,
@@ -243,6 +274,11 @@ pub fn describe() {
         RPC_REQUESTS,
         Unit::Count,
         "Solana JSON-RPC requests, by method and result"
+    );
+    describe_counter!(
+        HOT_TRACE_WALLETS,
+        Unit::Count,
+        "New buyers of HOT tokens looked at by the funding tracer, by result (traced, cached, deferred, unknown)"
     );
     describe_counter!(
         ALERTS_CREATED,

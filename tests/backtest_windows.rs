@@ -120,6 +120,7 @@ fn workload() -> Vec<(Swap, i64)> {
                 block_time: Some(t),
                 leg: 0,
                 wallet: pubkey(1, wallet),
+                fee_payer: pubkey(1, wallet),
                 side,
                 mint: pubkey(2, mint_n),
                 amount: 1_000 + rng.below(1_000_000),

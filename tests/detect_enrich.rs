@@ -24,6 +24,7 @@ fn row(sig: &str, block_time: i64, tokens_raw: u64, lamports: u64, venue: &str) 
         block_time,
         venue: venue.into(),
         user_wallet: "W1".into(),
+        fee_payer: "W1".into(),
         side: Side::Buy,
         base_mint: MINT.into(),
         base_amount: tokens_raw,

@@ -36,6 +36,7 @@ fn trade(n: u32, wallet: u8, mint: u8, side: Side, lamports: u64, at: i64) -> (S
             block_time: Some(at),
             leg: 0,
             wallet: key(wallet),
+            fee_payer: key(wallet),
             side,
             mint: key(mint),
             amount: 1_000,
@@ -361,4 +362,45 @@ async fn the_cooldown_also_holds_in_chain_time_so_a_stalled_clock_never_realerts
             .unwrap(),
         ClaimOutcome::Claimed
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_mints_read_in_short_scripts_give_each_mint_its_own_windows() {
+    use pocketwatcher::store::redis::windows::DETAIL_MINTS_PER_SCRIPT;
+    let redis = TestRedis::start();
+    let mut conn = connect(&redis).await;
+    // More mints than one script reads, each with its own buyers and volumes, so a row given to
+    // the wrong mint (or a chunk dropped) shows.
+    let mint_count = (DETAIL_MINTS_PER_SCRIPT * 2 + 3) as u8;
+    let mut trades = Vec::new();
+    let mut n = 0;
+    for mint in 1..=mint_count {
+        for buyer in 0..(mint % 5 + 1) {
+            n += 1;
+            let lamports = 1_000_000 * (mint as u64 * 10 + buyer as u64 + 1);
+            trades.push(trade(n, 100 + buyer, mint, Side::Buy, lamports, T0 + 30));
+        }
+    }
+    count(&mut conn, &trades).await;
+    let now = T0 + 60;
+    let mints: Vec<String> = (1..=mint_count).map(|m| key(m).to_string()).collect();
+    let together = read_windows(
+        &mut conn,
+        &pocketwatcher::store::redis::windows::script(),
+        minute_of(now),
+        Some(DetailParts::ALL),
+        &mints,
+    )
+    .await
+    .unwrap();
+    assert_eq!(together.len(), mints.len());
+    for (i, mint) in (1..=mint_count).enumerate() {
+        let alone = windows_at(&mut conn, now, mint).await;
+        assert_eq!(together[i], alone, "mint {mint}");
+        assert_eq!(
+            alone.top_five_minutes.len(),
+            (mint % 5 + 1) as usize,
+            "mint {mint} has its own buyers"
+        );
+    }
 }

@@ -11,8 +11,9 @@ use pocketwatcher::config::EnrichConfig;
 use pocketwatcher::detect::enrich::Enricher;
 use pocketwatcher::detect::funding::FundingTracer;
 use pocketwatcher::domain::Pubkey;
+use pocketwatcher::domain::Side;
 use pocketwatcher::secret::Secret;
-use pocketwatcher::store::postgres::{connect, PgPool};
+use pocketwatcher::store::postgres::{connect, insert_swaps, PgPool, SwapRow};
 use support::fake_chain_rpc::FakeChainRpc;
 use support::{TestPostgres, TestRedis};
 
@@ -344,4 +345,97 @@ async fn a_funded_ring_is_one_cluster_and_a_slow_provider_does_not_hold_the_aler
         .expect("the late trace ends");
     assert!(finished.missing.is_empty(), "{:?}", finished.missing);
     assert_eq!(finished.funding[0].2.as_deref(), Some("Binance 2"));
+}
+
+/// A buy of `mint` by `wallet` whose fee `payer` paid.
+fn buy(sig: &str, mint: &str, wallet: &Pubkey, payer: &str, lamports: u64) -> SwapRow {
+    SwapRow {
+        signature: sig.into(),
+        leg: 0,
+        slot: 1,
+        block_time: 1_700_000_500,
+        venue: "pumpfun".into(),
+        user_wallet: wallet.to_base58(),
+        fee_payer: payer.into(),
+        side: Side::Buy,
+        base_mint: mint.into(),
+        base_amount: 1_000,
+        base_decimals: 6,
+        quote_mint: "So11111111111111111111111111111111111111112".into(),
+        quote_amount: lamports,
+        quote_decimals: 9,
+        sol_value_lamports: Some(lamports),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_sharing_a_fee_payer_or_sending_each_other_sol_are_one_cluster() {
+    let pg = TestPostgres::new();
+    let (pool, _db) = database(&pg).await;
+    let redis = TestRedis::start();
+    let rpc = FakeChainRpc::start();
+    // Five buyers, each funded by an established wallet of its own (no shared funder).
+    let buyers: Vec<Pubkey> = (71..76).map(key).collect();
+    let [x, y, z, w, v] = [buyers[0], buyers[1], buyers[2], buyers[3], buyers[4]];
+    for (i, b) in buyers.iter().enumerate() {
+        let own = key(80 + i as u8);
+        rpc.fund(&exchange(), &own, 1_600_000_000);
+        rpc.add_activity(&own, 500);
+        rpc.fund(&own, b, 1_700_000_000);
+    }
+    // x sends y SOL later; z trades once more, alone.
+    rpc.add_activity(&x, 3);
+    rpc.transfer(&x, &y, 1_700_000_200);
+    rpc.add_activity(&y, 2);
+    rpc.add_activity(&z, 4);
+    // The buys: z pays w's fee (a wallet paying for another's buy); v's fee was paid by a
+    // labelled wallet, which links nobody; the others paid their own.
+    let sol = 1_000_000_000u64;
+    let mint = "LinkMint";
+    let z58 = z.to_base58();
+    let rows = vec![
+        buy("s1", mint, &x, &x.to_base58(), 3 * sol),
+        buy("s2", mint, &y, &y.to_base58(), sol),
+        buy("s3", mint, &z, &z58, sol),
+        buy("s4", mint, &w, &z58, sol),
+        buy("s5", mint, &v, BINANCE_2, 3 * sol / 2),
+        // The same payer on another mint links nothing here.
+        buy("s6", "OtherMint", &x, &z58, sol),
+    ];
+    insert_swaps(&pool, &rows).await.unwrap();
+    let volumes = vec![3 * sol, sol, sol, sol, 3 * sol / 2];
+    let enricher = Enricher::new(pool.clone(), redis_pool(&redis), &config(&rpc, 10_000));
+
+    let (intel, _) = enricher
+        .wallet_intel(mint, 0, &strings(&buyers), &volumes, 10 * sol)
+        .await;
+    assert!(intel.missing.is_empty(), "{:?}", intel.missing);
+    let clusters: Vec<(Vec<String>, u64)> = intel
+        .clusters
+        .iter()
+        .map(|c| (c.members.clone(), c.volume_lamports))
+        .collect();
+    let want = vec![
+        (strings(&[x, y]), 4 * sol),
+        (strings(&[z, w]), 2 * sol),
+        (strings(&[v]), 3 * sol / 2),
+    ];
+    assert_eq!(clusters, want);
+    assert_eq!(intel.largest_cluster_share, Some(0.4));
+    // Cost: 5 first pages (1 HTTP request); 5 funding transactions + 1 transaction the lists of
+    // x and y share (1 request); 5 funders' pages, all established (1 request).
+    assert_eq!(
+        (rpc.calls_of(SIGS), rpc.calls_of(TX)),
+        (10, 6),
+        "{:#?}",
+        rpc.calls()
+    );
+    assert_eq!(rpc.http_requests(), 3);
+
+    // A second alert on the same wallets: the same clusters, no request.
+    let (again, _) = enricher
+        .wallet_intel(mint, 0, &strings(&buyers), &volumes, 10 * sol)
+        .await;
+    assert_eq!(again.clusters, intel.clusters);
+    assert_eq!(rpc.http_requests(), 3, "the cache answers");
 }

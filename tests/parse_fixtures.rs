@@ -144,6 +144,7 @@ fn expected_json(signature: &str, e: &Expected) -> Value {
     serde_json::json!({
         "signature": signature,
         "wallet": e.wallet,
+        "fee_payer": fee_payer_of(signature),
         "side": e.side,
         "mint": e.mint,
         "amount": e.amount,
@@ -153,6 +154,261 @@ fn expected_json(signature: &str, e: &Expected) -> Value {
         "sol_value_lamports": e.sol_value_lamports,
         "venue": e.venue,
     })
+}
+
+/// The fee payer of each fixture transaction: `transaction.message.accountKeys[0]` (the first
+/// signer; `pubkey` of the first entry in jsonParsed), read from the JSON files with a script,
+/// not from the parser's output. In the bundle (pumpfun_buy_bundle.json, 4 signers) it is the
+/// first buyer, so the other three buyers' lines carry a fee payer that is not their wallet.
+const FEE_PAYERS: &[(&str, &str)] = &[
+    // agave_arb_dlmm_cpmm.json
+    (
+        "39ZSBSYRmfzrRq1REHxesJQwUqA5YFgKaxgZ6Aah6CKCGVqRw4LVqrQgL44d3c2ZpvfLgdGZPkpEeafVBA97TeUE",
+        "7zujqoQsFic14ncDYhBSVGvDnqc94rE49c1ZJCHvAtiW",
+    ),
+    // agave_okx_pumpswap.json
+    (
+        "2zNeSn8cJpTAW51NR8ZUHEXc5wVwerumVEk4iJFyAYdTHMjy49wumkZvWLkaeB8CD5YmjuJ3AjcbrBYBzAVKdEdD",
+        "G2341KGbNxuSAfCfqNuPhfLQtPB94hPfgyVPC89Faor4",
+    ),
+    // agave_raydium_clmm_swapv2.json
+    (
+        "2cd7QQSByKy6Y6eddUmQzVwZp5hfrbyhz4osnsf9gmi2EhoScvBoCs5hgJ8WpADH7zhxtQqUcCwBok49KWJ4iJPw",
+        "98QXkwe6DThTsTq7tukKF4g9Wc6WnRbZyTBZ1iBupY39",
+    ),
+    // agave_sol_transfer_memo.json
+    (
+        "2E9Ddokz6HZkn457gAhd7uaUYnWtgUuRQaGGKFb2xDtYY3Mxn81DaXPMKfLLmcWMUAEQwZG1WF6mfcXMKr2yBqZU",
+        "F5YtngCQs6QCUdy2vqT6hMtFyNkLpkJSTQF2WZKV1y8e",
+    ),
+    // bot_AG22_raydium_v4.json
+    (
+        "2S9wtoK2dYtnbPzrT3nXjsxzuMPRGNKVvMt9iT8nQomdMnVK8aTbtbzaybZ7HBVrBVHbv4MQvGtFmZ2Kudjc9ucK",
+        "GnRzpADfqYgUpAGo59BRMD2NnyKb85Gmhpy7wEfukQTA",
+    ),
+    // explorer_single_sol.json
+    (
+        "2kHbPUGzehenUXQbBfAVZGcuTrSUVDMEyU2aGcjFbuUAJkG28CyQPCGZF68u369MU7WHMvJboyioqyihvtR75nLn",
+        "4Y5YjAPB4hMdCsiFy7BaBSscyiAvB7cuAbhxnBZ5xmgy",
+    ),
+    // explorer_single_usdc_nonce.json
+    (
+        "4LXpF3MCdp69iFmD27Sn812UNpqFPHM4qXH7Y12E964p9GHXvwMe1XEmyasogVT2N4XEctdQQLf1sHY6Gvsa5sFX",
+        "3V9bd3EN5aNuhE4RiHGbZ1eZakJ1F9cDb8V4YLjCG8cg",
+    ),
+    // jupiter_3TZ15bGj.json
+    (
+        "3TZ15bGjHmoUST4eHATy68XiDkjg3P7ct1xmknpSisNv3D5awF4GqHXTjV53Qxue1WLo4YrC5e3UaL4PNx4fuEok",
+        "GQpoa61ghhu51v6RnseVodSHkVki9XmtumBXjzBR8mQg",
+    ),
+    // jupiter_dca_end_and_close.json
+    (
+        "F47c3CizgWhK8RsTerwQLu7XbmoLzSxHC5F17A1qf5upQu1MUJJyzuq2GyLoEDy6xGKdLVinPNo7idXCiFBbor4",
+        "JD25qVdtd65FoiXNmR89JjmoJdYk9sjYQeSTZAALFiMy",
+    ),
+    // jupiter_dca_open_v2.json
+    (
+        "63hssgYbn6KyXdt11dNJ979Ax7awjA9LpcVmv2BKVyYXcjSeagjUdwwuVPMD1Erpu7HLXgs7ZR9rLY1PeRskpiC1",
+        "BxDjGoj9y33tmkKMK5dRHeUGkSGWEs4H51uHoQaBv9Wz",
+    ),
+    // jupiter_route_1.json
+    (
+        "2NPwsoX7NyfarDBhGDrewJKdNccVS1X9dX2uWCtTMRamXhzXk8PHnGL25yneF5rmR7LPSXH8gKciSgPAe9nP7VU4",
+        "3huskHPRJXT5pL6RW57HaA8pXRFojx6gfNVGL9cJ2vtB",
+    ),
+    // jupiter_shared_route_1.json
+    (
+        "51SfoFAgv3nxEaajLFPCcQpnYaqoLdfZh3ZBWGdNB6c4VSRLcfNzxTnK77ggbsR5HjhDzakQsy35uFZg8KtFAkSj",
+        "AVYG9UHetNHT1FEDPLv9pN2sCCH4CLsjvkzGjVXBfEiS",
+    ),
+    // meteora_dlmm_add_liquidity.json
+    (
+        "2LZBWdD5N9xbbqEMz6USpySo1zF697hnqEww2c9Q1snzAsJSY1eJcsAK7fYt547jmSfNgJhQGsmdiw1cCy4rsS6e",
+        "7dQDhdizfNgN2qQzhhCJAvLpfw96v6nyXyfH7MKaT4Jz",
+    ),
+    // meteora_dlmm_remove_liquidity.json
+    (
+        "5TjXcSVPadYrApvVxZRhZLd8QQ2eX5Qb22c17rnKEobMYMaL44xW23Nko7dZWpf7hF8nCz7xoxjnD1yzzzmqTiJP",
+        "7dQDhdizfNgN2qQzhhCJAvLpfw96v6nyXyfH7MKaT4Jz",
+    ),
+    // mm_create_associated_token_account.json
+    (
+        "4c5dH6XVzPUYtjE9RCQavfyuvPtsdf69N8YqbNSHBnBYze9itnyCKCbRg8jxReyATg2vc81SkMUuG4H5qJB5jHwz",
+        "DAXnAudMEqiD1sS1rFn4ds3pdybRYJd9J58PqCncVVqS",
+    ),
+    // mm_failed_swap.json
+    (
+        "43VK3TtYjN21VG13f2EPvNJxmML38GB8QbTDVtFifzeDW3LQpmLtFdLjERAKwy3k4RUe4Hizmdrj4Nyjm5vYKDBx",
+        "8A4AptCThfbuknsbteHgGKXczfJpfjuVA9SLTSGaaLGC",
+    ),
+    // mm_native_sol_transfer.json
+    (
+        "2qfNzGs15dt999rt1AUJ7D1oPQaukMPPmHR2u5ZmDo4cVtr1Pr2Dax4Jo7ryTpM8jxjtXLi5NHy4uyr68MVh5my6",
+        "BLw3RweJmfbTapJRgnPRvd962YDjFYAnVGd1p5hmZ5tP",
+    ),
+    // mm_native_sol_transfer_to_self.json
+    (
+        "4Ccb8PaSob6JjsyDnoFJfUpJZDJHTwcjnK7MxiyVeMtPSsBGKuaMHEVL1VsXTKWS4w26tAhbc3T78aNELjfN8Zwb",
+        "BLw3RweJmfbTapJRgnPRvd962YDjFYAnVGd1p5hmZ5tP",
+    ),
+    // mm_send_jup_transfer_checked_to_self.json
+    (
+        "4zvFGpqjihSXgHdw6ymHA8hVfyHURNPwASz4FS4c9wADCMSooojx8k42EUuhoDiGGM73SixUcNXafgnuM5dnKHfH",
+        "DtMUkCoeyzs35B6EpQQxPyyog6TRwXxV1W1Acp8nWBNa",
+    ),
+    // mm_send_spl_and_create_ata.json
+    (
+        "4G24SgaZ3gU92HAB8xwSVg6WXS7NcGtUpHMnQ5RTwBw9bG5x8y6co5TzqqPXbExovY2NAuPjE9393TCHFZVhS8K9",
+        "EMmTjuHsYCYX7vgPcQ2QVbNwYAwcvGoSMCEaHKc19DdE",
+    ),
+    // mm_send_usdc_transfer.json
+    (
+        "3Zj5XkvE1Uec1frjue6SK2ND2cqhKPvPkZ1ZFPwo2v9iL4NX4b4WWG1wPNEQdnJJU8sVx7MMHjSH1HxoR21vEjoV",
+        "BLw3RweJmfbTapJRgnPRvd962YDjFYAnVGd1p5hmZ5tP",
+    ),
+    // mm_send_usdc_transfer_to_self.json
+    (
+        "fFSAjDzu7CdhzVUUC7DMKf7xuuVn8cZ8njPnpjkTBMHo4Y43SZto2GDuy123yKDoTieihPfDHvBpysE7Eh9aPmH",
+        "BLw3RweJmfbTapJRgnPRvd962YDjFYAnVGd1p5hmZ5tP",
+    ),
+    // mm_swap_a16z_to_usdt.json
+    (
+        "JiqYGkWcYu8GxPZsMdXDnA8tkZvHnHVmNuKr4JYBErm4rgQWssdHCkbe8MzwwNGndyvyNYaaY5vvMhUMPNiQX9u",
+        "FQT9SSwEZ6UUQxsmTzgt5JzjrS4M5zm13M1QiYF8TEo6",
+    ),
+    // mm_swap_sol_to_obric.json
+    (
+        "28rWme56aMyaP8oX18unFeZg65iyDEhjLhvMBpxyFgKcn38P37ZRsssSZoHDCCr5xUfwfpqsVSSBoShLitHQLdrr",
+        "3xTPAZxmpwd8GrNEKApaTw6VH4jqJ31WFXUvQzgwhR7c",
+    ),
+    // mm_swap_sol_to_sahur.json
+    (
+        "QfFVu1P4ji8EFTor4BcRYS84wipv2RJDhyzi3w3YQgv1D8mxz2RhF9cKxi4k6DZdtzDRPL6a346HboDUAsSUCfV",
+        "FQT9SSwEZ6UUQxsmTzgt5JzjrS4M5zm13M1QiYF8TEo6",
+    ),
+    // mm_swap_sol_to_usdc.json
+    (
+        "2X4vKsDS56avumw6jh6Z5wj28GNvK5UkMfY1Ta2Mtouic886EGAraa1gsCJ5rkXyHCeL9p2wHRty3QHAhjf352Dp",
+        "3xTPAZxmpwd8GrNEKApaTw6VH4jqJ31WFXUvQzgwhR7c",
+    ),
+    // mm_swap_usdc_to_cobie.json
+    (
+        "2pfnv4drhnitfzCFKxiRoJMzFQpG7wZ9mpRQVk7xm5TQ27g6FZH95HVF6KgwQBS872yGtyhuq57jXXS1y29ub11",
+        "DtMUkCoeyzs35B6EpQQxPyyog6TRwXxV1W1Acp8nWBNa",
+    ),
+    // mm_swap_usdc_to_jup.json
+    (
+        "5LuTa5k9UvgM2eJknVUD9MjfcmcTP7nvFrCedU8d7ZLXCHbrrwqhXDQYTSfncm1wTSNFPZj3Y4cRkWC8CLG6Zcvh",
+        "DtMUkCoeyzs35B6EpQQxPyyog6TRwXxV1W1Acp8nWBNa",
+    ),
+    // okx_commission_sol_swap2.json
+    (
+        "3DZuPoKRrxLrb1rqaccgdjuiWuxFFTARdfFocQ66WymR3Ss2vURTt7F4ZWwHpwTTrj9cbvV59xxwYRUngEiRAFNE",
+        "AG27WXxPym3K73JFKtpRxwbMfnRnuPu5bn6juzcvq5rp",
+    ),
+    // okx_commission_spl_proxy_swap.json
+    (
+        "3p36wGRa191szhME5kRbg41cv9sXPPYvozkkKvPMErwoakXGZNDbjgCtV3e7uzU9dSDABtAgpm7heoepNhDmxJwN",
+        "GKj54MVFppoYsxPU9jMn7CMniVRAuveFadyTtFhn1vXy",
+    ),
+    // okx_swap_0.json
+    (
+        "2bhr1FWqeL28zH1BJR1h3PxkVorh5GD3koPUgzKMKFtxUKK5k3R3UraU8YRoB5yxKDi5AZafp3Xf74AXTf9LDqWc",
+        "E8oVrS4Pk74ouemj4t6grJ6w5Ah7SFLYa8VoRtvtWpnw",
+    ),
+    // photon_pumpfun_buy_0.json
+    (
+        "628Q5CDNX5mW8pmHUZ56WJ1PmPZXVYuxHontQaxdfNfXAF9bbDJrsmzxkvnzCFgx3w8vqcpoN8prCmmRGMAjjLA2",
+        "DfMxre4cKmvogbLrPigxmibVTTQDuzjdXojWzjCXXhzj",
+    ),
+    // photon_pumpfun_buy_1.json
+    (
+        "5839B8x1gBRJHHbAbp7nNR76KsLcSFdjqr8CgjgpgLRSXydKvahbZRCjuEuqAGZK4ZWehA963Rd2moYDkSbUFvS3",
+        "2PhpwXnnnQWQCdiQwkG7Xbq5D3x72vCEGJEQ1kKrMHzi",
+    ),
+    // pumpfun_buy_0.json
+    (
+        "4U8kypMuCUCkR6teu2Vn8ujaEJUR3dcUU5QExZxSMMeJ5fRTvYfWs5M5AB9yNjjHKAQ4w433QVyUivc3Pp8gvG1R",
+        "EfbbhahGNuhqEraRZXrwETfsaKxScngEttdQixWAW4WE",
+    ),
+    // pumpfun_buy_bundle.json
+    (
+        "JBnrBbgqh9jRUkUD68GdwBWoxWyz8SqEuM4eYqR6cyMMofFD43XQKjWBMHvRanPuzSU9UC8CFBQH1brAmvjxZpA",
+        "Gh6D6DZcASQLc2XoLpctT74KbRr4nrHF8wNptweckHoA",
+    ),
+    // pumpfun_create_0.json
+    (
+        "2s393PSYYxJJJfGiwHf18HZeC68nZs44ssbeB4aAkeYMyd1dyiiu3yVmGyRWZuArk5HzYDgVxYfhKLYd2CJ8kCBj",
+        "6xo262KbDXepWbF3vPTrFXysr5vJwk3mozBXmXk3hmMx",
+    ),
+    // pumpfun_migrate.json
+    (
+        "5dnX6d6MqVqXvHd93swfGJUuPVmVaDBGWS5RDEmc96ThTcGHfYfPHnKBrWRCMXUsqLNCnEmMZwvyL6JFGSZzTS64",
+        "4ceopHPgw9wATNvAMnDdekQoLtRxs4ELvq4FAdMA8UQq",
+    ),
+    // pumpfun_sell_0.json
+    (
+        "3bYXWjjNkVZpz3VWrp8Sh12usVCnzEqhYCnNNMQrMu7C8XHssi2WBTW37zukC5oyYTsAKYRtUQ1xhwFMYFMH19VJ",
+        "4DdrfiDHpmx55i4SPssxVzS9ZaKLb8qr45NKY9Er9nNh",
+    ),
+    // pumpfun_trade.json
+    (
+        "trjspFNZZnmBMeYVMuWbkDt6BE7bCRMprhwoUBtNzKtTN3ygMXzZ1m4qL5SaWDTFu7ACiRAJdvZAjqMnPWxAnb4",
+        "G9yQLYTDiKY3zDu8FBCrEhrAUAQAXV7UFV5wPUBbgNck",
+    ),
+    // pumpswap_add_liquidity.json
+    (
+        "63PQNtzDQdBDnf7FMC4jafDPhDVZHHhZwhJAbCT25efDgXt4H3fxPSQCAacV5Psaz5aKrRk35ubc97oQuozg9rwV",
+        "xQnMtxxFqh1WDcaYmi9vLqdWUoJpUni2xGFsa5Gqbtz",
+    ),
+    // pumpswap_buy.json
+    (
+        "59GXCxvQmz3KT7H4taZrjHmU2XjxWZ2hws7jtSSDoVjceD4MyA3nTCDLCnZ6hBX9qVakhzshT7B2kbMsV21DU1yZ",
+        "D9DSc7v7cFzfTjY6ggwozp8yKYcryzNxkryvd7i6V2Wk",
+    ),
+    // raydium_launchlab_create.json
+    (
+        "mqSGNwKK8GZW7PztnYDat3F85BWf7JRWfm5k4ToKpKzkoGmQgyr2bwpm47md7jLck4Yc7pmXuciE73Tf8dT74u8",
+        "FeGbW3kbwQnV42hxUAFfbupVzDU5sKhcHswvtRbrYpn5",
+    ),
+    // raydium_v4_2WjgSSiE_parsed.json
+    (
+        "2WjgSSiEnMNTynHFH5voUepgeB7RhbXDCK7ZZPwjKAMmBsmJiiJn5kcvT2aKsQuiJrHSzhWmNtJEDZYie9nE7RAz",
+        "AhaLPdAJquxKZ4wn3o44V9q6BM7BNoi4AgUbBwnzLTs4",
+    ),
+    // raydium_v4_failed_jsonparsed.json
+    (
+        "2NcDrX64szm1duL7t98TkZzz8e638gFTvJPmcAF462DJaj7jW5WUVy7wEerRp1ocF8hNNFFtsBFXgUgzMTZgfDsX",
+        "5iywveQKkidqPDKt2CExJcWKex2EXz9kbGcYiZvhuXWs",
+    ),
+    // raydium_v4_swap_0.json
+    (
+        "3aQZsNRUbNXpH54GQEaxFpWZsmL554cYGGtWqqoypz8b6LUDYprbRd9AwgivXRLtFBYCU6MU6e9ANurwP8dCMV6",
+        "Do3UdALe5F7NRXB4uYcBzZtCbAt8ssu4a5kGZVucKhC5",
+    ),
+    // raydium_v4_swap_1.json
+    (
+        "4pAEq48cQsw8VPQ5R3GSXNKS5VdLu5TDTCWuJJ8Bq8uEkohMF87HZMjwfQPQcuvq8bwv8h8HKp7fiNEAi5SKjvyQ",
+        "ECvj86nDupkVh1cDgxrJw3zJkw3ahcDiVB3pPTbpskjD",
+    ),
+    // spl_transfer_0.json
+    (
+        "5S43CUBVghvpVbzjiih5dNMMyLXEXbmAB3LXW1wdXGXZZ1k6EgP5WqxCmrP2NsLfVBVfvFeRbUbTpeQ8EoXhDdNT",
+        "EohzXCJJxTUbHDQvawQvFAUUnCDu6TkaMhpLL6Armm5t",
+    ),
+    // spl_transfer_checked_0.json
+    (
+        "wBRjzJGja1cydQXV8w1cEMjSpPxexAHJJ5e5SoyAtb9KUSgFDCymcGbGydZXZE1cPojhWtjLHLazJkd6zvWaTec",
+        "4pGw7EECgtpsptfq5dQBYHYyvnAVSLqg5kqB2qGJSzA8",
+    ),
+];
+
+fn fee_payer_of(signature: &str) -> &'static str {
+    FEE_PAYERS
+        .iter()
+        .find(|(s, _)| *s == signature)
+        .map(|(_, p)| *p)
+        .unwrap_or_else(|| panic!("no fee payer recorded for fixture {signature}"))
 }
 
 /// Every field of every line, in order, and nothing else on stdout; no explain line on stderr.
@@ -1144,6 +1400,12 @@ fn bundle_lists_every_buyer() {
         assert_eq!(s["side"], "buy");
         assert_eq!(s["mint"], BUNDLE_MINT);
         assert_eq!(s["venue"], "pumpfun");
+        // One payer (the first of the four signers) paid the fee for every buyer: the link
+        // between them even where they are not the signer paying.
+        assert_eq!(
+            s["fee_payer"],
+            "Gh6D6DZcASQLc2XoLpctT74KbRr4nrHF8wNptweckHoA"
+        );
     }
     // The four buyers together paid exactly what the curve and pump.fun's fee account received.
     let paid: u64 = run

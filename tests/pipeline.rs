@@ -364,6 +364,86 @@ async fn sigterm_drains_in_flight_work_and_exits_zero() {
     assert!(daemon.log().contains("drained"), "{}", daemon.log());
 }
 
+/// The value of the unlabelled series `name` in Prometheus text (0 when absent).
+fn series(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_metrics_account_for_every_entry_and_row_and_in_flight_returns_to_zero() {
+    let env = Env::new();
+    let mut conn = env.conn().await;
+    let w = build(20);
+    // Preloaded: the reader finds a backlog, so batches overlap in the pipeline.
+    push(&mut conn, &w.payloads).await;
+    let daemon = Daemon::start(&env.daemon_config(), "consume");
+    wait_done(
+        &env,
+        &mut conn,
+        w.swap_rows,
+        &[&daemon],
+        Duration::from_secs(90),
+    )
+    .await;
+    assert_exact(&env, &mut conn, &w).await;
+    let entries = w.payloads.len() as f64;
+    // The token is dropped just after the XACK: wait for the gauge rather than race it.
+    let mut text = String::new();
+    wait_until_async("no batch in flight", Duration::from_secs(30), || {
+        text = daemon.metrics();
+        let idle = text.contains("pocketwatcher_batches_in_flight 0\n");
+        async move { idle }
+    })
+    .await;
+    let conflicts = text
+        .lines()
+        .filter(|l| l.starts_with("pocketwatcher_commit_conflicts_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>();
+    let committed = series(&text, "pocketwatcher_commit_entries_sum");
+    let commits = series(&text, "pocketwatcher_commit_entries_count");
+    if conflicts == 0.0 {
+        assert_eq!(
+            committed, entries,
+            "every entry closed by exactly one commit call\n{text}"
+        );
+    } else {
+        assert!(committed >= entries, "{committed} < {entries}\n{text}");
+    }
+    // read_count is 200 in the test config: more than one batch, none above the read size.
+    assert!(
+        commits >= (entries / 200.0).ceil(),
+        "{commits} commits\n{text}"
+    );
+    assert_eq!(
+        series(&text, "pocketwatcher_insert_rows_sum"),
+        w.swap_rows as f64,
+        "every row sent to PostgreSQL once\n{text}"
+    );
+    assert!(
+        series(&text, "pocketwatcher_insert_rows_count") >= 1.0,
+        "{text}"
+    );
+    let slot_waits = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("pocketwatcher_downstream_wait_seconds_count{stage=\"in_flight_slot\"} ")
+        })
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(
+        slot_waits >= 1.0,
+        "the reader's wait for a slot is measured\n{text}"
+    );
+    assert!(
+        text.contains("pocketwatcher_downstream_wait_seconds_count{stage=\"parser_pool\"}"),
+        "{text}"
+    );
+}
+
 /// Entries the group has acknowledged so far.
 async fn acknowledged(conn: &mut MultiplexedConnection) -> u64 {
     group_info(conn).await.unwrap().acknowledged()

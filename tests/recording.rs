@@ -60,7 +60,8 @@ fn swap_rows(pg: &TestPostgres, db: &str) -> Vec<String> {
         db,
         "SELECT concat_ws('|', signature, leg, slot, block_time, venue, user_wallet, side, \
          base_mint, base_amount, base_decimals, quote_mint, quote_amount, quote_decimals, \
-         coalesce(sol_value_lamports::text, 'null')) FROM swap_events ORDER BY signature, leg",
+         coalesce(sol_value_lamports::text, 'null'), coalesce(fee_payer, 'null')) \
+         FROM swap_events ORDER BY signature, leg",
     )
     .lines()
     .map(|l| l.trim().to_string())

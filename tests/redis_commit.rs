@@ -28,6 +28,7 @@ fn buy(sig: u8, wallet: u8, lamports: u64) -> Swap {
         block_time: Some(1_700_000_040),
         leg: 0,
         wallet: key(wallet),
+        fee_payer: key(wallet),
         side: Side::Buy,
         mint: key(50),
         amount: 10,

@@ -33,6 +33,7 @@ fn row(signature: &str, leg: i16, block_time: i64) -> SwapRow {
         block_time,
         venue: "pump.fun".to_string(),
         user_wallet: "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM".to_string(),
+        fee_payer: "Gh6D6DZcASQLc2XoLpctT74KbRr4nrHF8wNptweckHoA".to_string(),
         side: if leg % 2 == 0 { Side::Buy } else { Side::Sell },
         base_mint: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v".to_string(),
         base_amount: 1_000_000 + leg as u64,
@@ -212,7 +213,19 @@ async fn u64_max_amounts_round_trip_exactly() {
     zero.base_amount = 0;
     zero.quote_amount = 0;
     zero.sol_value_lamports = None;
+    zero.fee_payer = zero.user_wallet.clone();
     assert_eq!(insert_swaps(&pool, &[max, zero]).await.unwrap(), 2);
+
+    // Each row keeps its own fee payer (a bundle's payer, or the wallet itself).
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT string_agg(signature || '=' || fee_payer, ',' ORDER BY signature) \
+             FROM swap_events"
+        ),
+        "max=Gh6D6DZcASQLc2XoLpctT74KbRr4nrHF8wNptweckHoA,\
+         zero=9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
+    );
 
     assert_eq!(
         pg.psql(

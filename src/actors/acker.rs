@@ -93,6 +93,7 @@ async fn close(
                     build(script, &batch, &p.ttls, &mut cache)
                 };
                 let sent = Instant::now();
+                metrics::histogram!(m::COMMIT_ENTRIES).record(batch.ids.len() as f64);
                 let reply = send(&mut conn, script, &cmd).await;
                 if reply.is_ok() {
                     metrics::histogram!(m::REDIS_SECONDS, "op" => "commit")

@@ -39,27 +39,60 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Entry ids somewhere in this process's pipeline; the reclaimer leaves them alone.
+/// Entry ids somewhere in this process's pipeline; the reclaimer leaves them alone. Also counts
+/// the batches they travel in, exported as `pocketwatcher_batches_in_flight` (backpressure: at
+/// `pipeline_depth` the reader waits).
 #[derive(Default)]
-pub struct InFlight(Mutex<HashSet<EntryId>>);
+pub struct InFlight {
+    ids: Mutex<HashSet<EntryId>>,
+    batches: AtomicU64,
+    /// Woken whenever a batch is taken off (the reader's linger stops when the pipeline drains).
+    finished: tokio::sync::Notify,
+}
 
 impl InFlight {
+    /// Registers one batch of `ids`.
     pub fn add(&self, ids: impl IntoIterator<Item = EntryId>) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend(ids);
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids);
+        let n = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!(crate::metrics::BATCHES_IN_FLIGHT).set(n as f64);
     }
 
+    /// Takes one batch of `ids` off (acknowledged or dropped).
     pub fn remove(&self, ids: &[EntryId]) {
-        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut set = self.ids.lock().unwrap_or_else(|e| e.into_inner());
         for id in ids {
             set.remove(id);
         }
+        drop(set);
+        let before = self
+            .batches
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            })
+            .unwrap_or(0);
+        metrics::gauge!(crate::metrics::BATCHES_IN_FLIGHT).set(before.saturating_sub(1) as f64);
+        self.finished.notify_waiters();
+    }
+
+    /// Resolves the next time a batch is taken off.
+    pub async fn batch_finished(&self) {
+        self.finished.notified().await;
     }
 
     pub fn contains(&self, id: &EntryId) -> bool {
-        self.0
+        self.ids
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(id)
+    }
+
+    /// Batches registered and not yet taken off.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 }
 

@@ -48,7 +48,7 @@ impl Handler<ParsedBatch> for CounterWriter {
         };
         ctx.spawn(
             async move {
-                next.send(planned).await;
+                next.send("counter_writer", planned).await;
             }
             .into_actor(self),
         );

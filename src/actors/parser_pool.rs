@@ -54,11 +54,14 @@ impl Handler<RawBatch> for ParserPool {
                 };
                 metrics::histogram!(m::STAGE_SECONDS, "stage" => "parse")
                     .record(took.as_secs_f64());
-                next.send(ParsedBatch {
-                    parsed,
-                    read_at,
-                    token,
-                })
+                next.send(
+                    "parser_pool",
+                    ParsedBatch {
+                        parsed,
+                        read_at,
+                        token,
+                    },
+                )
                 .await;
             }
             .into_actor(self),

@@ -40,6 +40,7 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
     // Our own unfinished entries first; `None` once they are all re-read.
     let mut history: Option<EntryId> = Some(EntryId { ms: 0, seq: 0 });
     loop {
+        let waited = Instant::now();
         let permit = tokio::select! {
             permit = p.permits.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
@@ -47,6 +48,9 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
             },
             _ = p.stopped() => return,
         };
+        // Backpressure: all `pipeline_depth` batches out means the reader waits here.
+        metrics::histogram!(m::DOWNSTREAM_WAIT_SECONDS, "stage" => "in_flight_slot")
+            .record(waited.elapsed().as_secs_f64());
         if p.stopping() {
             return;
         }
@@ -125,33 +129,49 @@ async fn read_loop(p: Arc<PipelineContext>, next: Slot<RawBatch>) {
             read_at: Instant::now(),
             token: AckToken::new(permit, ids, p.clone()),
         };
-        if !next.send(batch).await {
+        if !next.send("reader", batch).await {
             // The parser is being rebuilt; the entries stay pending and come back.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }
 
-/// Under load, small batches waste Redis work (every distinct key and the commit itself cost the
-/// same for 50 entries as for 2,000). When other batches are already in flight and this read came
-/// back less than half full, keep reading for up to `linger` before dispatching. With an idle
-/// pipeline the batch goes at once, so low load adds no latency.
+/// How often a lingering read looks for more entries (one non-blocking XREADGROUP each).
+const LINGER_POLL: Duration = Duration::from_millis(5);
+
+/// Under load, small batches waste work: the commit script, the PostgreSQL insert and every
+/// distinct key cost about the same for 50 entries as for 2,000, and when reader and writer share
+/// the CPU that per-batch cost is what shrinks the next batch again. So while other batches are
+/// still downstream, a read that came back less than half full waits for more: until it is half
+/// full, until the downstream runs dry (no other batch in flight: waiting would only leave it
+/// idle), or for at most `linger`. With an idle pipeline the batch goes at once, so low load adds
+/// no latency; under load an entry waits at most `linger` more.
 async fn top_up(
     p: &PipelineContext,
     conn: &mut deadpool_redis::Connection,
     entries: &mut Vec<crate::store::redis::stream::StreamEntry>,
 ) {
-    let others_in_flight = p.permits.available_permits() + 1 < p.pipeline_depth;
-    if !others_in_flight || p.linger.is_zero() {
+    if p.linger.is_zero() {
         return;
     }
     let started = Instant::now();
-    while entries.len() < p.read_count / 2 && started.elapsed() < p.linger {
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    let target = p.read_count / 2;
+    // This batch's token does not exist yet: every batch counted here is another one.
+    while entries.len() < target && p.in_flight.batches() > 0 {
+        let left = p.linger.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        tokio::select! {
+            _ = p.in_flight.batch_finished() => {}
+            _ = tokio::time::sleep(left.min(LINGER_POLL)) => {}
+        }
         let want = p.read_count - entries.len();
         match read_new(conn, &p.consumer, want, 0).await {
             Ok(more) => entries.extend(more),
-            Err(_) => return,
+            Err(_) => break,
         }
     }
+    metrics::histogram!(m::STAGE_SECONDS, "stage" => "linger")
+        .record(started.elapsed().as_secs_f64());
 }

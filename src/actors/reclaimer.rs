@@ -186,12 +186,15 @@ async fn reclaim_once(
             };
             let ids: Vec<EntryId> = group.iter().map(|e| e.id).collect();
             let sent = parser
-                .send(RawBatch {
-                    entries: group,
-                    origin: Origin::Reclaimed,
-                    read_at: Instant::now(),
-                    token: AckToken::new(permit, ids, p.clone()),
-                })
+                .send(
+                    "reclaimer",
+                    RawBatch {
+                        entries: group,
+                        origin: Origin::Reclaimed,
+                        read_at: Instant::now(),
+                        token: AckToken::new(permit, ids, p.clone()),
+                    },
+                )
                 .await;
             if !sent {
                 return Ok(());

@@ -48,11 +48,16 @@ where
     }
 
     /// Sends and waits for the handler (bounded mailboxes: a slow stage slows its sender). A
-    /// message to a dead actor is dropped; its entries stay pending and are redelivered.
-    pub async fn send(&self, msg: M) -> bool {
-        match self.get() {
+    /// message to a dead actor is dropped; its entries stay pending and are redelivered. The wait
+    /// is recorded as `from`'s downstream wait (`pocketwatcher_downstream_wait_seconds`).
+    pub async fn send(&self, from: &'static str, msg: M) -> bool {
+        let started = std::time::Instant::now();
+        let sent = match self.get() {
             Some(r) => r.send(msg).await.is_ok(),
             None => false,
-        }
+        };
+        metrics::histogram!(crate::metrics::DOWNSTREAM_WAIT_SECONDS, "stage" => from)
+            .record(started.elapsed().as_secs_f64());
+        sent
     }
 }

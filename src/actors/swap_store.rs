@@ -13,7 +13,7 @@ use super::messages::{Heartbeat, PlannedBatch};
 use super::slot::Slot;
 use crate::metrics as m;
 use crate::pipeline::prepare::swaps_to_store;
-use crate::store::postgres::{insert_swaps, SwapRow};
+use crate::store::postgres::{insert_swaps, SwapRow, INSERT_CHUNK_ROWS};
 
 pub struct SwapStore {
     pub ctx: Arc<PipelineContext>,
@@ -44,7 +44,7 @@ impl Handler<PlannedBatch> for SwapStore {
                 if !rows.is_empty() && !persist(&p, &rows).await {
                     return; // shutting down: the batch stays pending and is redelivered
                 }
-                next.send(batch).await;
+                next.send("swap_store", batch).await;
             }
             .into_actor(self),
         );
@@ -63,6 +63,9 @@ async fn persist(p: &PipelineContext, rows: &[SwapRow]) -> bool {
                 metrics::histogram!(m::STAGE_SECONDS, "stage" => "store").record(took);
                 metrics::histogram!(m::POSTGRES_SECONDS, "op" => "insert_swaps").record(took);
                 metrics::counter!(m::SWAP_ROWS_INSERTED).increment(inserted);
+                for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
+                    metrics::histogram!(m::INSERT_ROWS).record(chunk.len() as f64);
+                }
                 if failing {
                     info!("PostgreSQL writes recovered");
                 }

@@ -390,6 +390,7 @@ mod tests {
             block_time: None,
             leg: 0,
             wallet: key(wallet),
+            fee_payer: key(wallet),
             side,
             mint: key(mint),
             amount: 1,

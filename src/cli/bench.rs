@@ -89,6 +89,13 @@ pub struct BenchReport {
     pub fill: Option<Component>,
     /// Mean entries per XREADGROUP batch (the consumers' `pocketwatcher_batch_entries`).
     pub entries_per_read: Option<f64>,
+    /// Mean entries per commit-script call (`pocketwatcher_commit_entries`).
+    pub entries_per_commit: Option<f64>,
+    /// Mean rows per swap_events insert statement (`pocketwatcher_insert_rows`).
+    pub rows_per_insert: Option<f64>,
+    /// Share of the timed part the reader spent waiting for a free in-flight slot (all
+    /// `pipeline_depth` batches downstream): near 1, the stages after the read are the limit.
+    pub reader_slot_wait_share: f64,
 }
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
@@ -251,6 +258,13 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let mints_evaluated = sum_of(&detect_metrics, "pocketwatcher_detector_evaluations_total");
     let alerts_created = sum_of(&detect_metrics, "pocketwatcher_alerts_created_total");
     let entries_per_read = bench_cost::histogram_mean(&metrics, crate::metrics::BATCH_SIZE);
+    let entries_per_commit = bench_cost::histogram_mean(&metrics, crate::metrics::COMMIT_ENTRIES);
+    let rows_per_insert = bench_cost::histogram_mean(&metrics, crate::metrics::INSERT_ROWS);
+    let slot_wait = bench_cost::histogram_sum_where(
+        &metrics,
+        crate::metrics::DOWNSTREAM_WAIT_SECONDS,
+        "stage=\"in_flight_slot\"",
+    );
     let peak_rss_mb = daemons
         .iter()
         .filter_map(|d| peak_rss_kb(d.pid()))
@@ -353,6 +367,9 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
         feed,
         fill,
         entries_per_read,
+        entries_per_commit,
+        rows_per_insert,
+        reader_slot_wait_share: slot_wait / seconds.max(1e-9),
     })
 }
 
@@ -400,6 +417,20 @@ pub fn render(r: &BenchReport) -> String {
             "entries per read    {n:.0} (mean per XREADGROUP batch)"
         ));
     }
+    if let Some(n) = r.entries_per_commit {
+        line(format!(
+            "entries per commit  {n:.0} (mean per commit-script call)"
+        ));
+    }
+    if let Some(n) = r.rows_per_insert {
+        line(format!(
+            "rows per insert     {n:.0} (mean per swap_events statement)"
+        ));
+    }
+    line(format!(
+        "reader slot wait    {:.0}% of the time (all in-flight batches downstream)",
+        r.reader_slot_wait_share * 100.0
+    ));
     line(String::new());
     let apart: Vec<&Component> = std::iter::once(&r.feed).chain(r.fill.as_ref()).collect();
     out.push_str(&bench_cost::render_table(&r.components, &apart));

@@ -117,6 +117,22 @@ pub fn histogram_mean(text: &str, name: &str) -> Option<f64> {
     (count > 0.0).then(|| total("_sum") / count)
 }
 
+/// `_sum` of a Prometheus histogram over the label sets whose labels contain `label` (for
+/// example `stage="in_flight_slot"`); 0 when there is none.
+pub fn histogram_sum_where(text: &str, name: &str, label: &str) -> f64 {
+    let prefix = format!("{name}_sum{{");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter(|l| {
+            l.split('}')
+                .next()
+                .is_some_and(|labels| labels.contains(label))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        + 0.0 // an empty sum is -0.0
+}
+
 /// The aligned cost table; `components` are the pipeline's, `apart` (the feed, a drain's fill)
 /// are shown below the total and not counted in it.
 pub fn render_table(components: &[Component], apart: &[&Component]) -> String {
@@ -179,6 +195,16 @@ mod tests {
         let text = "b_sum{x=\"1\"} 30\nb_count{x=\"1\"} 3\nb_sum{x=\"2\"} 10\nb_count{x=\"2\"} 1\nbb_count 9\n";
         assert_eq!(histogram_mean(text, "b"), Some(10.0));
         assert_eq!(histogram_mean(text, "c"), None);
+    }
+
+    #[test]
+    fn histogram_sum_where_keeps_only_matching_label_sets() {
+        let text = "w_sum{stage=\"in_flight_slot\"} 1.5\nw_sum{stage=\"parser_pool\"} 2\nw_count{stage=\"in_flight_slot\"} 9\nww_sum{stage=\"in_flight_slot\"} 7\n";
+        assert_eq!(
+            histogram_sum_where(text, "w", "stage=\"in_flight_slot\""),
+            1.5
+        );
+        assert_eq!(histogram_sum_where(text, "w", "stage=\"reader\""), 0.0);
     }
 
     #[test]

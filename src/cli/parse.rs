@@ -17,6 +17,8 @@ use crate::domain::{infer_swaps, InferenceConfig, Swap, Verdict};
 struct SwapLine<'a> {
     signature: String,
     wallet: String,
+    /// Who paid the fee (the first signer): differs from `wallet` for the other buyers of a bundle.
+    fee_payer: String,
     side: &'static str,
     mint: String,
     amount: String,
@@ -118,6 +120,7 @@ fn swap_line<'a>(swap: &Swap, config: &'a InferenceConfig) -> SwapLine<'a> {
     SwapLine {
         signature: swap.signature.to_string(),
         wallet: swap.wallet.to_string(),
+        fee_payer: swap.fee_payer.to_string(),
         side: swap.side.as_str(),
         mint: swap.mint.to_string(),
         amount: swap.amount.to_string(),

@@ -13,6 +13,7 @@ use super::rpc::{RpcClient, TokenSupply};
 use crate::config::EnrichConfig;
 use crate::domain::clusters::{clusters_from_groups, largest_share, WalletIntel};
 use crate::domain::funding::{funding_groups, hot_trace_allowance, per_round, same_source_share};
+use crate::domain::wallet_links::fee_payer_groups;
 use crate::metrics as m;
 use crate::store::postgres::tokens;
 use crate::store::postgres::PgPool;
@@ -279,6 +280,29 @@ impl Enricher {
         )
     }
 
+    /// Links from the buys' fee payers (a payer other than the buyer links the wallets it paid
+    /// for; labelled payers link nobody) and from SOL the buyers sent each other (recorded by
+    /// the trace).
+    async fn payer_and_transfer_groups(
+        &self,
+        mint: &str,
+        since: i64,
+        wallets: &[String],
+    ) -> Vec<Vec<String>> {
+        let mut groups = match tokens::fee_payer_groups(&self.postgres, mint, since).await {
+            Ok(rows) => fee_payer_groups(rows, self.tracer.labels()),
+            Err(e) => {
+                warn!(error = %e, "cannot read the buys' fee payers");
+                Vec::new()
+            }
+        };
+        match crate::store::postgres::wallets::transfer_pairs(&self.postgres, wallets).await {
+            Ok(pairs) => groups.extend(pairs),
+            Err(e) => warn!(error = %e, "cannot read transfers between buyers"),
+        }
+        groups
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn intel_from(
         &self,
@@ -294,6 +318,7 @@ impl Enricher {
             missing.push(format!("funding trace: {reason}"));
         }
         let mut groups = self.linked_groups(mint, since, wallets).await;
+        groups.extend(self.payer_and_transfer_groups(mint, since, wallets).await);
         let chains = if trace.chains.len() == wallets.len() {
             trace.chains
         } else {
@@ -369,11 +394,24 @@ impl Enricher {
                 self.config.hot_trace_interval_secs.max(1),
             ),
         );
+        let hot = |result: &'static str, n: usize| {
+            metrics::counter!(m::HOT_TRACE_WALLETS, "result" => result).increment(n as u64);
+        };
+        hot("cached", done.len());
+        hot("deferred", todo.len().saturating_sub(n));
         let batch: Vec<String> = todo.into_iter().take(n).collect();
         if batch.is_empty() {
             return done;
         }
         let outcome = self.tracer.trace(&batch).await;
+        hot(
+            if outcome.missing.is_none() {
+                "traced"
+            } else {
+                "unknown"
+            },
+            batch.len(),
+        );
         debug!(
             wallets = batch.len(),
             missing = ?outcome.missing,

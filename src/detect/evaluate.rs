@@ -6,6 +6,7 @@ use redis::{RedisError, Script};
 use crate::domain::counters::minute_of;
 use crate::domain::triggers::{Trigger, TriggerSet};
 use crate::domain::windows::{WindowClass, WindowMetrics, WindowValues};
+use crate::store::redis::detect_index::{reuse_detail, DetailMemo};
 use crate::store::redis::keys;
 use crate::store::redis::windows::{
     read_counts, read_detail, read_windows, DetailParts, MintWindows,
@@ -36,6 +37,9 @@ pub fn metrics_of(w: &MintWindows) -> WindowMetrics {
 /// 1. the counts of every mint; a trigger stays in play when its count conditions hold;
 /// 2. for mints with triggers in play and not in cooldown, only the detail those triggers read;
 /// 3. for mints that match, everything (the alert records all 18 metrics).
+///
+/// Step 2 may reuse a detail `memo` read shortly before (see [`DetailMemo`]); step 3 is always
+/// read fresh, and remembered.
 pub async fn evaluate<C: ConnectionLike>(
     conn: &mut C,
     script: &Script,
@@ -43,6 +47,7 @@ pub async fn evaluate<C: ConnectionLike>(
     now: i64,
     mints: &[String],
     per_call: usize,
+    memo: &mut DetailMemo,
 ) -> Result<Vec<Candidate>, RedisError> {
     let now_minute = minute_of(now);
     let mut out = Vec::new();
@@ -71,8 +76,16 @@ pub async fn evaluate<C: ConnectionLike>(
         }
         let names: Vec<String> = in_play.iter().map(|(m, _)| m.clone()).collect();
         let mut detailed = counts_of(&names, chunk, &counts);
+        let mut reused = vec![false; names.len()];
         if parts.any() {
-            read_detail(conn, script, now_minute, parts, &names, &mut detailed).await?;
+            reused = detail_with_memo(conn, script, now_minute, parts, &names, &mut detailed, memo)
+                .await?;
+        }
+        for (((mint, ts), w), reused) in in_play.iter().zip(&detailed).zip(&reused) {
+            let m = metrics_of(w);
+            if *reused && !ts.iter().any(|t| t.matches_before_wallets(&m)) {
+                memo.defer(mint);
+            }
         }
         let matched: Vec<(String, Vec<&Trigger>)> = in_play
             .into_iter()
@@ -91,6 +104,10 @@ pub async fn evaluate<C: ConnectionLike>(
         }
         let names: Vec<String> = matched.iter().map(|(m, _)| m.clone()).collect();
         let full = read_windows(conn, script, now_minute, Some(DetailParts::ALL), &names).await?;
+        let read_at = std::time::Instant::now();
+        for (mint, w) in names.iter().zip(&full) {
+            memo.put(mint, now_minute, DetailParts::ALL, w, read_at);
+        }
         for ((mint, ts), windows) in matched.into_iter().zip(full) {
             let metrics = metrics_of(&windows);
             let matching: Vec<String> = ts
@@ -109,6 +126,46 @@ pub async fn evaluate<C: ConnectionLike>(
         }
     }
     Ok(out)
+}
+
+/// Fills `parts` of the detail of `names` (their `windows` hold fresh counts): from `memo` where
+/// it remembers them, in one read for the rest, which is remembered. Says which were reused.
+async fn detail_with_memo<C: ConnectionLike>(
+    conn: &mut C,
+    script: &Script,
+    now_minute: i64,
+    parts: DetailParts,
+    names: &[String],
+    windows: &mut [MintWindows],
+    memo: &mut DetailMemo,
+) -> Result<Vec<bool>, RedisError> {
+    let now = std::time::Instant::now();
+    let mut misses = Vec::new();
+    let mut reused_flags = vec![false; names.len()];
+    for (i, (mint, w)) in names.iter().zip(windows.iter_mut()).enumerate() {
+        match memo.get(mint, now_minute, parts, now) {
+            Some(remembered) => {
+                reuse_detail(remembered, w);
+                reused_flags[i] = true;
+            }
+            None => misses.push(i),
+        }
+    }
+    let reused = names.len() - misses.len();
+    if reused > 0 {
+        metrics::counter!(crate::metrics::DETECT_DETAIL_REUSED).increment(reused as u64);
+    }
+    if misses.is_empty() {
+        return Ok(reused_flags);
+    }
+    let miss_names: Vec<String> = misses.iter().map(|&i| names[i].clone()).collect();
+    let mut read: Vec<MintWindows> = misses.iter().map(|&i| windows[i].clone()).collect();
+    read_detail(conn, script, now_minute, parts, &miss_names, &mut read).await?;
+    for (&i, w) in misses.iter().zip(read) {
+        memo.put(&names[i], now_minute, parts, &w, now);
+        windows[i] = w;
+    }
+    Ok(reused_flags)
 }
 
 /// Whether every condition of `t` that the counts alone decide holds.

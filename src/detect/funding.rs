@@ -20,11 +20,19 @@ use crate::domain::funding::{
 };
 use crate::domain::pubkey::Pubkey;
 use crate::domain::rpc_json::transaction_from_json;
-use crate::store::postgres::wallets::{load_funding, store_funding};
+use crate::domain::wallet_links::sol_transfer_between;
+use crate::store::postgres::wallets::{
+    load_funding, store_funding, store_transfers, TransferRecord,
+};
 use crate::store::postgres::PgPool;
 
 /// Signatures per `getSignaturesForAddress` page (the providers' maximum).
 pub const PAGE: usize = 1000;
+
+/// Most transactions read per trace round to check whether two buyers sent each other SOL: the
+/// signatures their lists share (oldest first), besides their funding transactions. They ride in
+/// the same `getTransaction` batch as the funding reads and count against the daily budget.
+pub const MAX_TRANSFER_CHECKS: usize = 10;
 
 /// The built-in labelled-wallets list (the shipped config/labelled_wallets.toml).
 pub const DEFAULT_LABELS: &str = include_str!("../../config/labelled_wallets.toml");
@@ -67,6 +75,8 @@ struct History {
     oldest_ok: Option<String>,
     /// Stop after this many signatures (the history is then "established").
     cap: u64,
+    /// Every signature seen, newest first (buyers only: transfers between buyers are looked for).
+    seen: Vec<String>,
 }
 
 impl FundingTracer {
@@ -126,7 +136,10 @@ impl FundingTracer {
                 });
                 break;
             }
-            let fetched = self.fetch(&to_fetch).await;
+            let (fetched, transfers) = self.fetch(&to_fetch).await;
+            if let Err(e) = store_transfers(&self.postgres, &transfers).await {
+                warn!(error = %e, "cannot record transfers between buyers");
+            }
             let mut fresh: Vec<(FundingRecord, Option<String>)> = Vec::new();
             for ((wallet, _), result) in to_fetch.iter().zip(fetched) {
                 match result {
@@ -182,7 +195,11 @@ impl FundingTracer {
 
     /// Pages each wallet back to its oldest signature, then reads the oldest successful
     /// transaction of each.
-    async fn fetch(&self, wallets: &[(String, u32)]) -> Vec<Result<FundingRecord, RpcError>> {
+    /// Also returns the SOL transfers found between the buyers (hop 0) among `wallets`.
+    async fn fetch(
+        &self,
+        wallets: &[(String, u32)],
+    ) -> (Vec<Result<FundingRecord, RpcError>>, Vec<TransferRecord>) {
         let mut out: Vec<Option<Result<FundingRecord, RpcError>>> = vec![None; wallets.len()];
         let mut histories: Vec<History> = wallets
             .iter()
@@ -198,6 +215,7 @@ impl FundingTracer {
                     // A funder only needs to be known fresh or not.
                     self.fresh_max_signatures.max(1)
                 },
+                seen: Vec::new(),
             })
             .collect();
         let mut open: Vec<usize> = (0..wallets.len()).collect();
@@ -229,6 +247,9 @@ impl FundingTracer {
                     }
                 };
                 h.count += page.len() as u64;
+                if h.hop == 0 {
+                    h.seen.extend(page.iter().map(|(s, _)| s.clone()));
+                }
                 if let Some(ok) = page.iter().rev().find(|(_, ok)| *ok) {
                     h.oldest_ok = Some(ok.0.clone());
                 }
@@ -270,24 +291,96 @@ impl FundingTracer {
                 }));
             }
         }
+        // Funding reads and transfer checks in one batch.
+        let checks = shared_signatures(&histories, MAX_TRANSFER_CHECKS);
         let params: Vec<Value> = reads
             .iter()
-            .map(|&i| {
-                json!([histories[i].oldest_ok, {"encoding": "json",
+            .map(|&i| histories[i].oldest_ok.clone().unwrap_or_default())
+            .chain(checks.iter().map(|(sig, _)| sig.clone()))
+            .map(|sig| {
+                json!([sig, {"encoding": "json",
                     "maxSupportedTransactionVersion": 0, "commitment": "confirmed"}])
             })
             .collect();
+        let mut transfers = Vec::new();
         if !params.is_empty() {
-            let answers = self.rpc.batch(&self.redis, "getTransaction", params).await;
-            for (&i, answer) in reads.iter().zip(answers) {
+            let mut answers = self
+                .rpc
+                .batch(&self.redis, "getTransaction", params)
+                .await
+                .into_iter();
+            for (&i, answer) in reads.iter().zip(answers.by_ref()) {
                 let h = &histories[i];
                 out[i] = Some(answer.and_then(|v| funding_of(&v, h)));
             }
+            for ((_, members), answer) in checks.iter().zip(answers) {
+                match answer {
+                    Ok(v) => transfers.extend(transfers_in(&v, members, &histories)),
+                    Err(e) => warn!(error = %e, "cannot check a transaction shared by buyers"),
+                }
+            }
         }
-        out.into_iter()
+        let out = out
+            .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(RpcError::Shape("not traced".into()))))
-            .collect()
+            .collect();
+        (out, transfers)
     }
+}
+
+/// Signatures in the lists of two or more buyers (hop 0), with those buyers, oldest first, at
+/// most `max`. A buyer's own funding transaction is left out: it is read anyway, and a buyer
+/// funding another is already a link.
+fn shared_signatures(histories: &[History], max: usize) -> Vec<(String, Vec<usize>)> {
+    let mut holders: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for (i, h) in histories.iter().enumerate().filter(|(_, h)| h.hop == 0) {
+        for sig in h.seen.iter().rev() {
+            let list = holders.entry(sig.as_str()).or_default();
+            if list.is_empty() {
+                order.push(sig.as_str());
+            }
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
+    }
+    let fundings: HashSet<&str> = histories
+        .iter()
+        .filter_map(|h| h.oldest_ok.as_deref())
+        .collect();
+    order
+        .into_iter()
+        .filter(|sig| holders[sig].len() > 1 && !fundings.contains(sig))
+        .take(max)
+        .map(|sig| (sig.to_string(), holders[sig].clone()))
+        .collect()
+}
+
+/// The SOL transfers between any two of `members` in one `getTransaction` answer.
+fn transfers_in(v: &Value, members: &[usize], histories: &[History]) -> Vec<TransferRecord> {
+    let Ok(tx) = transaction_from_json(v) else {
+        return Vec::new();
+    };
+    let keys: Vec<Pubkey> = members
+        .iter()
+        .filter_map(|&i| Pubkey::parse(&histories[i].wallet, "wallet").ok())
+        .collect();
+    let mut out = Vec::new();
+    for (n, a) in keys.iter().enumerate() {
+        for b in &keys[n + 1..] {
+            if let Some(t) = sol_transfer_between(&tx, a, b) {
+                out.push(TransferRecord {
+                    sender: t.from.to_base58(),
+                    receiver: t.to.to_base58(),
+                    signature: tx.signature.to_base58(),
+                    lamports: t.lamports,
+                    block_time: tx.block_time,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// `(signature, succeeded)` of one `getSignaturesForAddress` page, newest first.

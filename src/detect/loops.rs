@@ -14,12 +14,16 @@ use super::evaluate::{evaluate, Candidate};
 use crate::domain::alert_policy::Cooldown;
 use crate::domain::windows::WindowClass;
 use crate::metrics as m;
-use crate::store::redis::detect_index;
+use crate::store::redis::detect_index::{self, DetailMemo};
 use crate::store::redis::lease::Lease;
 use crate::store::redis::windows;
 
 /// Touched mints taken per cycle (the rest wait for the next one, oldest first).
 const TOUCHED_PER_CYCLE: usize = 20_000;
+
+/// How long the in-play filter may reuse a mint's window detail (see [`DetailMemo`]): an alert
+/// can come at most this much later; a match is always confirmed on a fresh read.
+const DETAIL_REUSE: Duration = Duration::from_secs(1);
 
 /// How long shutdown waits for decisions under way (enrichment may wait on the RPC provider).
 const SHUTDOWN_DECISION_WAIT: Duration = Duration::from_secs(10);
@@ -97,6 +101,7 @@ pub async fn evaluate_loop(d: Arc<Detector>, alive: Arc<AtomicU64>) {
     let mut last_sweep: Option<Instant> = None;
     let mut was_leader = false;
     let script = windows::script();
+    let mut memo = DetailMemo::new(DETAIL_REUSE);
     let mut shutdown = d.shutdown.clone();
     loop {
         alive.store(crate::actors::context::now_ms(), Ordering::Relaxed);
@@ -118,13 +123,13 @@ pub async fn evaluate_loop(d: Arc<Detector>, alive: Arc<AtomicU64>) {
             flush_pending(&d).await;
         }
         let started = Instant::now();
-        if let Err(e) = event_cycle(&d, &script).await {
+        if let Err(e) = event_cycle(&d, &script, &mut memo).await {
             metrics::counter!(m::REDIS_ERRORS, "op" => "detect").increment(1);
             warn!(error = %e, "detector cycle failed; the sweep picks its mints up");
         }
         if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
             last_sweep = Some(Instant::now());
-            if let Err(e) = sweep(&d, &script).await {
+            if let Err(e) = sweep(&d, &script, &mut memo).await {
                 metrics::counter!(m::REDIS_ERRORS, "op" => "detect_sweep").increment(1);
                 warn!(error = %e, "detector sweep failed");
             }
@@ -133,12 +138,18 @@ pub async fn evaluate_loop(d: Arc<Detector>, alive: Arc<AtomicU64>) {
     }
 }
 
-async fn event_cycle(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> {
+async fn event_cycle(
+    d: &Arc<Detector>,
+    script: &redis::Script,
+    memo: &mut DetailMemo,
+) -> Result<(), String> {
     let mut conn = d.redis.get().await.map_err(|e| e.to_string())?;
     let popped = detect_index::pop_touched(&mut conn, TOUCHED_PER_CYCLE)
         .await
         .map_err(|e| e.to_string())?;
-    if popped.is_empty() {
+    // Mints ruled out on a remembered detail come back without a new touch.
+    let deferred = memo.take_deferred();
+    if popped.is_empty() && deferred.is_empty() {
         return Ok(());
     }
     let now_ms = crate::actors::context::now_ms() as f64;
@@ -152,13 +163,19 @@ async fn event_cycle(d: &Arc<Detector>, script: &redis::Script) -> Result<(), St
     else {
         return Ok(());
     };
-    let mints: Vec<String> = popped.into_iter().map(|(mint, _)| mint).collect();
-    evaluate_and_decide(d, &mut conn, script, now, &mints, "event").await
+    let mut mints: Vec<String> = popped.into_iter().map(|(mint, _)| mint).collect();
+    let touched: std::collections::HashSet<String> = mints.iter().cloned().collect();
+    mints.extend(deferred.into_iter().filter(|m| !touched.contains(m)));
+    evaluate_and_decide(d, &mut conn, script, now, &mints, "event", memo).await
 }
 
 /// Re-evaluates every mint traded within the lookback, expires HOT mints, trims the active index,
 /// and moves any decision still pending into the outbox.
-async fn sweep(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> {
+async fn sweep(
+    d: &Arc<Detector>,
+    script: &redis::Script,
+    memo: &mut DetailMemo,
+) -> Result<(), String> {
     flush_pending(d).await;
     let mut conn = d.redis.get().await.map_err(|e| e.to_string())?;
     let now_ms = crate::actors::context::now_ms();
@@ -188,7 +205,7 @@ async fn sweep(d: &Arc<Detector>, script: &redis::Script) -> Result<(), String> 
     if mints.is_empty() {
         return Ok(());
     }
-    evaluate_and_decide(d, &mut conn, script, now, &mints, "sweep").await
+    evaluate_and_decide(d, &mut conn, script, now, &mints, "sweep", memo).await
 }
 
 /// Evaluates `mints` at chain time `now` and decides their alerts (`path` labels the metric).
@@ -199,10 +216,12 @@ async fn evaluate_and_decide(
     now: i64,
     mints: &[String],
     path: &'static str,
+    memo: &mut DetailMemo,
 ) -> Result<(), String> {
     metrics::counter!(m::DETECT_EVALUATIONS, "path" => path).increment(mints.len() as u64);
     let triggers = d.triggers.current();
-    let candidates = evaluate(conn, script, &triggers, now, mints, d.config.mints_per_call)
+    let per_call = d.config.mints_per_call;
+    let candidates = evaluate(conn, script, &triggers, now, mints, per_call, memo)
         .await
         .map_err(|e| e.to_string())?;
     decide_all(d, conn, candidates, now).await

@@ -162,6 +162,10 @@ fn push_swaps(
         // Token→token: a sell of what went out and a buy of what came in.
         (None, None) => [Some((Side::Sell, out, into)), Some((Side::Buy, into, out))],
     };
+    // A transaction with a balance change has at least one key; validate() checked the indexes.
+    let fee_payer = *tx
+        .fee_payer()
+        .ok_or_else(|| DecodeError::Inconsistent("transaction has no account keys".into()))?;
     for (side, token, quote) in trades.into_iter().flatten() {
         let mint = token.asset.mint();
         let quote_amount = magnitude(&quote)?;
@@ -180,6 +184,7 @@ fn push_swaps(
             block_time: tx.block_time,
             leg,
             wallet: owner.owner,
+            fee_payer,
             side,
             mint,
             amount: magnitude(&token)?,

@@ -6,7 +6,8 @@
 //!   [`cto`]: the CTO score and risk levels; [`clusters`]: linked-wallet groups; [`alert`]: what an
 //!   alert carries; [`alert_assembly`]: a match and its facts into the alert; [`alert_policy`]:
 //!   which match becomes an alert (cooldowns, HOT), shared by the detector and the backtest.
-//! - [`funding`]: who funded a wallet, funding chains, labelled wallets.
+//! - [`funding`]: who funded a wallet, funding chains, labelled wallets; [`wallet_links`]: shared
+//!   fee payers and SOL sent between buyers.
 //! - [`deltas`]: per-owner balance changes; [`inference`]: swaps from them; [`venue`]: where they
 //!   traded; [`sol_price`]: SOL value of stable-quoted swaps.
 
@@ -37,6 +38,7 @@ pub mod test_support;
 pub mod transaction;
 pub mod triggers;
 pub mod venue;
+pub mod wallet_links;
 pub mod windows;
 pub mod wire;
 

@@ -89,6 +89,7 @@ mod tests {
             block_time: None,
             leg: 0,
             wallet: Default::default(),
+            fee_payer: Default::default(),
             side: Side::Buy,
             mint,
             amount,

@@ -38,6 +38,9 @@ pub struct Swap {
     /// Position among the transaction's swaps (a token→token trade is two legs).
     pub leg: u8,
     pub wallet: Pubkey,
+    /// Who paid the transaction's fee: its first account key (first signer). Usually `wallet`;
+    /// in a bundle one signer pays for every buyer, which is what links them (clusters).
+    pub fee_payer: Pubkey,
     pub side: Side,
     pub mint: Pubkey,
     pub amount: u64,

@@ -108,6 +108,7 @@ mod tests {
             block_time: Some(600),
             leg: 0,
             wallet: key(1),
+            fee_payer: key(1),
             side: Side::Buy,
             mint: key(50),
             amount: 1,

@@ -39,6 +39,11 @@ pub fn install(role: Role, venues: &[String]) -> anyhow::Result<Telemetry> {
     let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), m::LATENCY_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(m::BATCH_SIZE.into()), m::BATCH_SIZE_BUCKETS)?
+        .set_buckets_for_metric(
+            Matcher::Full(m::COMMIT_ENTRIES.into()),
+            m::BATCH_SIZE_BUCKETS,
+        )?
+        .set_buckets_for_metric(Matcher::Full(m::INSERT_ROWS.into()), m::BATCH_SIZE_BUCKETS)?
         .build_recorder();
     let handle = recorder.handle();
     let tallies = Arc::new(Tallies::default());

@@ -111,6 +111,17 @@ impl FakeChainRpc {
         sig
     }
 
+    /// `from` sends `to` SOL at `at`, after both were funded: the real transfer with our keys,
+    /// the newest entry of both histories. Returns the signature.
+    pub fn transfer(&self, from: &Pubkey, to: &Pubkey, at: i64) -> String {
+        let sig = self.fund(from, to, at);
+        let mut c = self.chain.lock().unwrap();
+        let h = c.histories.entry(to.to_base58()).or_default();
+        h.retain(|s| *s != sig);
+        h.insert(0, sig.clone());
+        sig
+    }
+
     /// `n` later (newer) signatures of `wallet` (its trading, say).
     pub fn add_activity(&self, wallet: &Pubkey, n: usize) {
         let mut c = self.chain.lock().unwrap();

@@ -37,18 +37,21 @@ struct Row {
 }
 
 impl Row {
-    /// The swap the counters were built from (signature and venue are not needed to count).
+    /// The swap the counters were built from (signature, venue and fee payer are not needed to
+    /// count; the fee payer is set to the wallet).
     fn into_swap(self) -> Result<(Swap, i64), String> {
         let amount = |s: &str, field: &str| {
             s.parse::<u64>()
                 .map_err(|_| format!("{field} {s:?} is not a u64"))
         };
+        let wallet = Pubkey::parse(&self.user_wallet, "user_wallet").map_err(|e| e.to_string())?;
         let swap = Swap {
             signature: Signature::default(),
             slot: self.slot.max(0) as u64,
             block_time: Some(self.block_time),
             leg: self.leg.clamp(0, 255) as u8,
-            wallet: Pubkey::parse(&self.user_wallet, "user_wallet").map_err(|e| e.to_string())?,
+            wallet,
+            fee_payer: wallet,
             side: match self.side.as_str() {
                 "buy" => Side::Buy,
                 "sell" => Side::Sell,

@@ -26,6 +26,8 @@ pub struct SwapRow {
     pub venue: String,
     /// Base58 wallet that traded.
     pub user_wallet: String,
+    /// Base58 fee payer of the transaction (its first signer; another wallet in a bundle).
+    pub fee_payer: String,
     pub side: Side,
     /// Base58 mint of the token traded.
     pub base_mint: String,
@@ -50,6 +52,7 @@ impl SwapRow {
             block_time: swap.block_time.unwrap_or(fallback_block_time),
             venue: venues.name(swap.venue).to_string(),
             user_wallet: swap.wallet.to_base58(),
+            fee_payer: swap.fee_payer.to_base58(),
             side: swap.side,
             base_mint: swap.mint.to_base58(),
             base_amount: swap.amount,
@@ -66,10 +69,11 @@ impl SwapRow {
 /// decimal text and are cast to NUMERIC(20,0) (they do not fit BIGINT).
 const INSERT_SQL: &str = "\
 INSERT INTO swap_events (signature, leg, slot, block_time, venue, user_wallet, side, base_mint, \
-base_amount, base_decimals, quote_mint, quote_amount, quote_decimals, sol_value_lamports) \
+base_amount, base_decimals, quote_mint, quote_amount, quote_decimals, sol_value_lamports, \
+fee_payer) \
 SELECT * FROM unnest($1::text[], $2::int2[], $3::int8[], $4::int8[], $5::text[], $6::text[], \
 $7::text[], $8::text[], $9::text[]::numeric[], $10::int2[], $11::text[], $12::text[]::numeric[], \
-$13::int2[], $14::text[]::numeric[]) \
+$13::int2[], $14::text[]::numeric[], $15::text[]) \
 ON CONFLICT (signature, leg) DO NOTHING";
 
 /// Inserts `rows` into `swap_events` and returns how many were new: a `(signature, leg)` already
@@ -143,6 +147,7 @@ async fn insert_chunk(conn: &mut AsyncPgConnection, rows: &[&SwapRow]) -> Result
     let mut quote_amount = Vec::with_capacity(n);
     let mut quote_decimals = Vec::with_capacity(n);
     let mut sol_value = Vec::with_capacity(n);
+    let mut fee_payer = Vec::with_capacity(n);
     for r in rows {
         signature.push(r.signature.as_str());
         leg.push(r.leg);
@@ -158,6 +163,7 @@ async fn insert_chunk(conn: &mut AsyncPgConnection, rows: &[&SwapRow]) -> Result
         quote_amount.push(r.quote_amount.to_string());
         quote_decimals.push(r.quote_decimals);
         sol_value.push(r.sol_value_lamports.map(|v| v.to_string()));
+        fee_payer.push(r.fee_payer.as_str());
     }
     let inserted = diesel::sql_query(INSERT_SQL)
         .bind::<Array<Text>, _>(signature)
@@ -174,6 +180,7 @@ async fn insert_chunk(conn: &mut AsyncPgConnection, rows: &[&SwapRow]) -> Result
         .bind::<Array<Text>, _>(quote_amount)
         .bind::<Array<SmallInt>, _>(quote_decimals)
         .bind::<Array<Nullable<Text>>, _>(sol_value)
+        .bind::<Array<Text>, _>(fee_payer)
         .execute(conn)
         .await?;
     Ok(inserted as u64)
@@ -235,6 +242,7 @@ mod tests {
             block_time: Some(1_700_000_123),
             leg: 1,
             wallet: key(1),
+            fee_payer: key(3),
             side: Side::Sell,
             mint: key(2),
             amount: u64::MAX,
@@ -254,6 +262,7 @@ mod tests {
         let row = SwapRow::from_swap(&s, &venues, 5);
         assert_eq!(row.signature, s.signature.to_string());
         assert_eq!(row.user_wallet, s.wallet.to_string());
+        assert_eq!(row.fee_payer, s.fee_payer.to_string());
         assert_eq!(row.base_mint, s.mint.to_string());
         assert_eq!(row.quote_mint, WSOL_MINT.to_string());
         assert_eq!(row.venue, venues.name(Venue(0)));

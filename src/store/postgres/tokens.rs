@@ -232,3 +232,37 @@ pub async fn linked_wallet_groups(
     groups.extend(funded);
     Ok(groups.into_iter().map(|g| g.wallets).collect())
 }
+
+#[derive(QueryableByName)]
+struct PayerRow {
+    #[diesel(sql_type = Text)]
+    fee_payer: String,
+    #[diesel(sql_type = Array<Text>)]
+    wallets: Vec<String>,
+}
+
+/// The buys of `mint` since `since` whose fee another wallet paid, by payer: `(payer, every
+/// wallet whose buy it paid, itself included)`. Rows written before the fee payer was recorded
+/// (NULL) link nothing. Reads one mint's recent rows through `idx_swap_events_base_mint`.
+pub async fn fee_payer_groups(
+    pool: &PgPool,
+    mint: &str,
+    since: i64,
+) -> Result<Vec<(String, Vec<String>)>, PgError> {
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
+        "shared fee payers",
+        STATEMENT_TIMEOUT,
+        diesel::sql_query(
+            "SELECT fee_payer, array_agg(DISTINCT user_wallet) AS wallets FROM swap_events \
+             WHERE base_mint = $1 AND side = 'buy' AND block_time >= $2 AND fee_payer IS NOT NULL \
+             GROUP BY fee_payer HAVING bool_or(user_wallet <> fee_payer) LIMIT 1000",
+        )
+        .bind::<Text, _>(mint)
+        .bind::<BigInt, _>(since)
+        .load(&mut conn),
+    )
+    .await;
+    let rows: Vec<PayerRow> = settle(conn, result)?;
+    Ok(rows.into_iter().map(|r| (r.fee_payer, r.wallets)).collect())
+}

@@ -140,3 +140,72 @@ pub async fn store_funding(
     }
     Ok(())
 }
+
+/// One confirmed SOL transfer between two traced wallets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    pub sender: String,
+    pub receiver: String,
+    pub signature: String,
+    pub lamports: u64,
+    pub block_time: Option<i64>,
+}
+
+/// Records `transfers` (one statement; a transfer already recorded is skipped).
+pub async fn store_transfers(pool: &PgPool, transfers: &[TransferRecord]) -> Result<(), PgError> {
+    if transfers.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&TransferRecord) -> String| transfers.iter().map(f).collect::<Vec<_>>();
+    let lamports: Vec<i64> = transfers
+        .iter()
+        .map(|t| i64::try_from(t.lamports).unwrap_or(i64::MAX))
+        .collect();
+    let times: Vec<Option<i64>> = transfers.iter().map(|t| t.block_time).collect();
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
+        "store transfers",
+        STATEMENT_TIMEOUT,
+        diesel::sql_query(
+            "INSERT INTO wallet_transfers (sender, receiver, signature, lamports, block_time) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind::<Array<Text>, _>(col(|t| t.sender.clone()))
+        .bind::<Array<Text>, _>(col(|t| t.receiver.clone()))
+        .bind::<Array<Text>, _>(col(|t| t.signature.clone()))
+        .bind::<Array<BigInt>, _>(lamports)
+        .bind::<Array<Nullable<BigInt>>, _>(times)
+        .execute(&mut conn),
+    )
+    .await;
+    settle(conn, result)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct PairRow {
+    #[diesel(sql_type = Array<Text>)]
+    wallets: Vec<String>,
+}
+
+/// Pairs of `wallets` that sent each other SOL (as recorded by the trace).
+pub async fn transfer_pairs(
+    pool: &PgPool,
+    wallets: &[String],
+) -> Result<Vec<Vec<String>>, PgError> {
+    let mut conn = checkout(pool).await?;
+    let result = with_timeout(
+        "transfer pairs",
+        STATEMENT_TIMEOUT,
+        diesel::sql_query(
+            "SELECT DISTINCT ARRAY[sender, receiver] AS wallets FROM wallet_transfers \
+             WHERE sender = ANY($1) AND receiver = ANY($1) LIMIT 1000",
+        )
+        .bind::<Array<Text>, _>(wallets)
+        .load(&mut conn),
+    )
+    .await;
+    let rows: Vec<PairRow> = settle(conn, result)?;
+    Ok(rows.into_iter().map(|r| r.wallets).collect())
+}

@@ -1,0 +1,1 @@
+ALTER TABLE swap_events DROP COLUMN IF EXISTS fee_payer;
