@@ -140,20 +140,18 @@ impl System {
     }
 
     async fn wait_alerts(&self, n: usize) -> Vec<Value> {
-        let started = Instant::now();
-        loop {
-            let alerts = self.alerts();
-            if alerts.len() >= n {
-                return alerts;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "after {DEADLINE:?}: {} alerts, expected {n}\n{}",
-                alerts.len(),
-                self.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        support::wait_for_value(
+            DEADLINE,
+            || Some(self.alerts()).filter(|a| a.len() >= n),
+            || {
+                format!(
+                    "{} alerts, expected {n}\n{}",
+                    self.alerts().len(),
+                    self.log_tail()
+                )
+            },
+        )
+        .await
     }
 
     /// Waits until the daemon's `/metrics` shows `series` at `at_least` or more.

@@ -270,20 +270,19 @@ impl System {
     }
 
     async fn wait_alerts(&self, n: usize) -> Vec<AlertRow> {
-        let started = Instant::now();
-        loop {
-            let alerts = self.alerts();
-            if alerts.len() >= n {
-                return alerts;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "after {DEADLINE:?}: {} alerts, expected {n}: {alerts:#?}\n{}",
-                alerts.len(),
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        support::wait_for_value(
+            DEADLINE,
+            || Some(self.alerts()).filter(|a| a.len() >= n),
+            || {
+                let alerts = self.alerts();
+                format!(
+                    "{} alerts, expected {n}: {alerts:#?}\n{}",
+                    alerts.len(),
+                    self.logs()
+                )
+            },
+        )
+        .await
     }
 }
 

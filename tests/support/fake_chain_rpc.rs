@@ -7,7 +7,7 @@
 //! request until released (a trace that outlives the alert's latency budget, deterministically).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -198,28 +198,9 @@ fn answer(c: &mut Chain, call: &Value) -> Value {
 }
 
 fn serve(stream: std::net::TcpStream, chain: &Mutex<Chain>, gate: &(Mutex<bool>, Condvar)) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut length = 0usize;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    if reader.read_exact(&mut body).is_err() {
+    let Some((body, mut stream)) = super::http_request::read_request(stream) else {
         return;
-    }
+    };
     let request: Value = serde_json::from_slice(&body).unwrap_or_default();
     if String::from_utf8_lossy(&body).contains("getSignaturesForAddress") {
         let mut closed = gate.0.lock().unwrap();
@@ -257,7 +238,6 @@ fn serve(stream: std::net::TcpStream, chain: &Mutex<Chain>, gate: &(Mutex<bool>,
         }
     };
     let text = reply.to_string();
-    let mut stream = reader.into_inner();
     let extra = if status == 429 {
         "Retry-After: 0\r\n"
     } else {

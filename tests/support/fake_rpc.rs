@@ -2,7 +2,7 @@
 //! `getTokenSupply` (and DAS `getAsset`) from a table, counts requests, and can fail on demand.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -66,28 +66,9 @@ impl FakeRpc {
 }
 
 fn serve(stream: std::net::TcpStream, table: &Mutex<Table>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut length = 0usize;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    if reader.read_exact(&mut body).is_err() {
+    let Some((body, mut stream)) = super::http_request::read_request(stream) else {
         return;
-    }
+    };
     let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let method = request["method"].as_str().unwrap_or("").to_string();
     let first = match &request["params"] {
@@ -133,7 +114,6 @@ fn serve(stream: std::net::TcpStream, table: &Mutex<Table>) {
         }
     };
     let text = reply.to_string();
-    let mut stream = reader.into_inner();
     let _ = write!(
         stream,
         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",

@@ -118,6 +118,27 @@ where
     }
 }
 
+/// Polls `probe` until it yields a value and returns it; after `timeout`, panics with what
+/// `explain` says (called only then, so it can show the last state and the daemon's logs).
+pub async fn wait_for_value<T>(
+    timeout: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+    explain: impl FnOnce() -> String,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "after {timeout:?}: {}",
+            explain()
+        );
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
 /// A fresh, empty directory under `std::env::temp_dir()`, unique per process, call and time.
 fn make_temp_dir(kind: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -780,6 +801,7 @@ pub mod daemon;
 pub mod fake_chain_rpc;
 pub mod fake_chat;
 pub mod fake_rpc;
+pub mod http_request;
 pub mod prometheus;
 pub mod scenarios;
 pub mod workload;
