@@ -156,24 +156,26 @@ impl System {
 
     /// Waits until the daemon's `/metrics` shows `series` at `at_least` or more.
     async fn wait_metric(&self, series: &str, at_least: f64) {
-        let started = Instant::now();
-        loop {
-            let text = self.daemon.metrics();
-            let v: f64 = text
+        let value = || -> f64 {
+            self.daemon
+                .metrics()
                 .lines()
                 .filter(|l| l.starts_with(series))
                 .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum();
-            if v >= at_least {
-                return;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "after {DEADLINE:?}: {series} = {v}, expected >= {at_least}\n{}",
-                self.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                .sum()
+        };
+        support::wait_for_value(
+            DEADLINE,
+            || (value() >= at_least).then_some(()),
+            || {
+                format!(
+                    "{series} = {}, expected >= {at_least}\n{}",
+                    value(),
+                    self.log_tail()
+                )
+            },
+        )
+        .await
     }
 
     /// `(enrichment_degraded, wallet_intel, cto, cluster_summary)` of the alert on `mint`.

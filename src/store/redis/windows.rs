@@ -229,7 +229,43 @@ pub async fn read_detail<C: ConnectionLike>(
         .chunks(DETAIL_MINTS_PER_SCRIPT)
         .zip(windows.chunks_mut(DETAIL_MINTS_PER_SCRIPT))
     {
-        read_detail_chunk(conn, script, now_minute, parts, mints, windows).await?;
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .arg(now_minute)
+            .arg(parts.flags())
+            .arg(FIRST_SEEN_DAYS);
+        for mint in mints {
+            invocation.arg(mint);
+        }
+        let reply: Value = invocation.invoke_async(conn).await?;
+        let rows = array(&reply)?;
+        if rows.len() != mints.len() {
+            return Err(bad("row count"));
+        }
+        for (row, w) in rows.iter().zip(windows.iter_mut()) {
+            let d = array(row)?;
+            if d.len() != 10 {
+                return Err(bad("detail"));
+            }
+            let top5 = top(&d[4])?;
+            let top60 = top(&d[7])?;
+            w.five_minutes.unique_buyers = Some(int(&d[0])?);
+            w.five_minutes.unique_sellers = Some(int(&d[1])?);
+            w.one_hour.unique_buyers = Some(int(&d[2])?);
+            w.one_hour.unique_sellers = Some(int(&d[3])?);
+            // The per-wallet volumes are the SOL-quoted buy lamports, split by wallet: their total
+            // is the window's `bv` counter.
+            w.five_minutes.top_wallet_lamports = Some(top5.iter().map(|t| t.1).collect());
+            w.five_minutes.wallet_lamports_total = w.five_minutes.counts.buy_lamports;
+            w.five_minutes.buyers = int(&d[5])?;
+            w.five_minutes.new_buyers = int(&d[6])?;
+            w.one_hour.top_wallet_lamports = Some(top60.iter().map(|t| t.1).collect());
+            w.one_hour.wallet_lamports_total = w.one_hour.counts.buy_lamports;
+            w.one_hour.buyers = int(&d[8])?;
+            w.one_hour.new_buyers = int(&d[9])?;
+            w.top_five_minutes = top5;
+            w.top_one_hour = top60;
+        }
     }
     Ok(())
 }
@@ -240,53 +276,6 @@ pub async fn read_detail<C: ConnectionLike>(
 /// lagging) once the hour's keys had filled. Short scripts let commits and reads in between.
 pub const DETAIL_MINTS_PER_SCRIPT: usize = 8;
 
-async fn read_detail_chunk<C: ConnectionLike>(
-    conn: &mut C,
-    script: &Script,
-    now_minute: i64,
-    parts: DetailParts,
-    mints: &[String],
-    windows: &mut [MintWindows],
-) -> Result<(), RedisError> {
-    let mut invocation = script.prepare_invoke();
-    invocation
-        .arg(now_minute)
-        .arg(parts.flags())
-        .arg(FIRST_SEEN_DAYS);
-    for mint in mints {
-        invocation.arg(mint);
-    }
-    let reply: Value = invocation.invoke_async(conn).await?;
-    let rows = array(&reply)?;
-    if rows.len() != mints.len() {
-        return Err(bad("row count"));
-    }
-    for (row, w) in rows.iter().zip(windows.iter_mut()) {
-        let d = array(row)?;
-        if d.len() != 10 {
-            return Err(bad("detail"));
-        }
-        let top5 = top(&d[4])?;
-        let top60 = top(&d[7])?;
-        w.five_minutes.unique_buyers = Some(int(&d[0])?);
-        w.five_minutes.unique_sellers = Some(int(&d[1])?);
-        w.one_hour.unique_buyers = Some(int(&d[2])?);
-        w.one_hour.unique_sellers = Some(int(&d[3])?);
-        // The per-wallet volumes are the SOL-quoted buy lamports, split by wallet: their total
-        // is the window's `bv` counter.
-        w.five_minutes.top_wallet_lamports = Some(top5.iter().map(|t| t.1).collect());
-        w.five_minutes.wallet_lamports_total = w.five_minutes.counts.buy_lamports;
-        w.five_minutes.buyers = int(&d[5])?;
-        w.five_minutes.new_buyers = int(&d[6])?;
-        w.one_hour.top_wallet_lamports = Some(top60.iter().map(|t| t.1).collect());
-        w.one_hour.wallet_lamports_total = w.one_hour.counts.buy_lamports;
-        w.one_hour.buyers = int(&d[8])?;
-        w.one_hour.new_buyers = int(&d[9])?;
-        w.top_five_minutes = top5;
-        w.top_one_hour = top60;
-    }
-    Ok(())
-}
 fn bad(what: &str) -> RedisError {
     RedisError::from((
         redis::ErrorKind::Parse,
