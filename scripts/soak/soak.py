@@ -115,6 +115,21 @@ def pairs(flat):
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in zip(flat[::2], flat[1::2])}
 
 
+def dump_slowlog(tag):
+    """Appends Redis's slow log (commands over 10 ms: what blocked it, e.g. a long script) to
+    OUT/slowlog.txt and clears it; the log lives in Redis's memory, so it is read before a restart."""
+    try:
+        rows = redis("SLOWLOG", "GET", "128") or []
+        redis("SLOWLOG", "RESET")
+    except (ConnectionError, OSError, RuntimeError) as e:
+        rows, tag = [], f"{tag} (not read: {e})"
+    with open(os.path.join(OUT, "slowlog.txt"), "a") as f:
+        f.write(f"# {tag}: {len(rows)} entries (duration ms, unix time, command)\n")
+        for r in rows:
+            args = [a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in r[3]]
+            f.write(f"{r[2] / 1000:10.1f} {r[1]} {' '.join(a[:40] for a in args[:6])}\n")
+
+
 def redis_info_memory():
     text = redis("INFO", "memory").decode()
     for line in text.splitlines():
@@ -377,6 +392,7 @@ level = "info"
             event(f"fault: {POISON_PER_HOUR} poison entries added to stream:tx")
         elif what == "redis":
             event("fault: Redis restart (SHUTDOWN, then the same command line)")
+            dump_slowlog("before the Redis restart")
             try:
                 redis("SHUTDOWN")
             except (ConnectionError, OSError, RuntimeError):
@@ -454,6 +470,7 @@ level = "info"
         time.sleep(SAMPLE)
     event("drained" if drained else f"not drained after {DRAIN_SECS:.0f} s")
 
+    dump_slowlog("end of run")
     stopping.set()
     for d in daemons.values():
         d.stop()
