@@ -155,6 +155,8 @@ pub struct ReclaimConfig {
 pub struct CountersConfig {
     pub counter_ttl_secs: u64,
     pub dedup_ttl_secs: u64,
+    /// Most wallets one mint-minute's top-buyer set (`pw:wv:*`) keeps (the largest buyers).
+    pub top_buyers_per_minute: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -424,6 +426,7 @@ impl Default for CountersConfig {
             // keys are about half of Redis memory (keys.rs, README "Redis memory budget").
             counter_ttl_secs: 3900,
             dedup_ttl_secs: 900,
+            top_buyers_per_minute: crate::domain::counters::TOP_BUYERS_PER_MINUTE as u64,
         }
     }
 }
@@ -699,6 +702,13 @@ impl Config {
                 "counters.counter_ttl_secs",
                 "is shorter than the 1 h window plus margin",
                 "use at least 3720 (default 3900)",
+            ));
+        }
+        if self.counters.top_buyers_per_minute < 100 {
+            return Err(invalid(
+                "counters.top_buyers_per_minute",
+                "is below the 100 largest buyers the new-wallet share samples",
+                "use at least 100 (default 1000)",
             ));
         }
         if self.reclaim.min_idle_secs == 0 {
@@ -1103,6 +1113,10 @@ mod tests {
             ("[enrich]\nrpc_url = \"ftp://x\"\n", "enrich.rpc_url"),
             ("[swap_store]\nretention_days = 1\n", "swap_store.retention_days"),
             ("[outcomes]\nbatch = 0\n", "outcomes.batch"),
+            (
+                "[counters]\ntop_buyers_per_minute = 99\n",
+                "counters.top_buyers_per_minute",
+            ),
             ("[outcomes]\nsettle_secs = 7200\n", "outcomes.settle_secs"),
         ];
         for (text, field) in cases {

@@ -10,6 +10,7 @@ pub const ENTRIES_DEAD_LETTERED: &str = "pocketwatcher_entries_dead_lettered_tot
 pub const ENTRIES_RECLAIMED: &str = "pocketwatcher_entries_reclaimed_total";
 pub const DUPLICATES: &str = "pocketwatcher_duplicate_signatures_total";
 pub const COMMIT_CONFLICTS: &str = "pocketwatcher_commit_conflicts_total";
+pub const WALLET_CAP_TRIMMED: &str = "pocketwatcher_wallet_cap_trimmed_total";
 pub const SWAPS: &str = "pocketwatcher_swaps_total";
 pub const SWAP_ROWS_INSERTED: &str = "pocketwatcher_swap_rows_inserted_total";
 pub const STAGE_SECONDS: &str = "pocketwatcher_stage_seconds";
@@ -108,6 +109,11 @@ pub fn describe() {
         COMMIT_CONFLICTS,
         Unit::Count,
         "Batch commits refused, by kind (not_owned, duplicate)"
+    );
+    describe_counter!(
+        WALLET_CAP_TRIMMED,
+        Unit::Count,
+        "Wallets dropped from a capped wallet-keyed structure, by structure (top_buyers_minute: the smallest buyers beyond counters.top_buyers_per_minute in a mint-minute)"
     );
     describe_counter!(SWAPS, Unit::Count, "Swaps counted, by side and venue");
     describe_counter!(

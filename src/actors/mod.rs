@@ -144,6 +144,7 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
             ttls: Ttls {
                 counter_secs: config.counters.counter_ttl_secs,
                 dedup_secs: config.counters.dedup_ttl_secs,
+                top_buyers_per_minute: config.counters.top_buyers_per_minute,
                 ..Ttls::default()
             },
             read_count: config.consume.read_count,

@@ -13,7 +13,9 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::domain::counters::{CounterDeltas, MinuteCounts, PriceObservation};
+use crate::domain::counters::{
+    CounterDeltas, MinuteCounts, PriceObservation, TOP_BUYERS_PER_MINUTE,
+};
 use crate::domain::first_seen::{self, FirstSeen};
 use crate::domain::hll;
 use crate::domain::Pubkey;
@@ -39,9 +41,12 @@ struct Wallet {
 struct Minute {
     minute: i64,
     counts: MinuteCounts,
-    /// Buy lamports per buyer (`pw:wv:`). Every buy adds its wallet here and to the buyers'
-    /// HyperLogLog (`pw:hb:`), so the keys are also that HyperLogLog's elements.
+    /// Buy lamports per buyer (`pw:wv:`), at most the cap's largest after each batch. Every buy
+    /// adds its wallet here and to the buyers' HyperLogLog (`pw:hb:`), so the keys, with
+    /// `dropped_buyers`, are also that HyperLogLog's elements.
     volumes: HashMap<WalletId, u64>,
+    /// Buyers the cap dropped from `volumes` (still in the HyperLogLog, which is not capped).
+    dropped_buyers: Vec<WalletId>,
     /// Distinct sellers (`pw:hs:`).
     sellers: Vec<WalletId>,
 }
@@ -77,7 +82,7 @@ impl MintState {
 }
 
 /// Every mint's counters, the SOL/USD observations and the wallets' first-seen records.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryWindows {
     ids: HashMap<Pubkey, WalletId>,
     wallets: Vec<Option<Wallet>>,
@@ -87,9 +92,32 @@ pub struct MemoryWindows {
     union: hll::Union,
     /// The day first-seen records were last trimmed for.
     trimmed_day: Option<i64>,
+    /// Most buyers a minute's `volumes` keeps (the commit's `top_buyers_per_minute`).
+    top_buyers_per_minute: usize,
+}
+
+impl Default for MemoryWindows {
+    fn default() -> Self {
+        MemoryWindows::with_top_buyers_per_minute(TOP_BUYERS_PER_MINUTE)
+    }
 }
 
 impl MemoryWindows {
+    /// Windows whose minute volumes keep at most `cap` buyers, as the commit script trims
+    /// `pw:wv:*` with `counters.top_buyers_per_minute = cap`.
+    pub fn with_top_buyers_per_minute(cap: usize) -> Self {
+        MemoryWindows {
+            ids: HashMap::new(),
+            wallets: Vec::new(),
+            free: Vec::new(),
+            mints: HashMap::new(),
+            prices: BTreeMap::new(),
+            union: hll::Union::default(),
+            trimmed_day: None,
+            top_buyers_per_minute: cap,
+        }
+    }
+
     fn wallet(&mut self, key: &Pubkey) -> WalletId {
         if let Some(id) = self.ids.get(key) {
             return *id;
@@ -141,6 +169,7 @@ impl MemoryWindows {
             let m = self.mints.entry(*mint).or_default().minute_mut(*minute);
             *m.volumes.entry(id).or_default() += lamports;
         }
+        self.cap_volumes(d);
         for ((mint, minute), wallets) in &d.sellers {
             let ids: Vec<WalletId> = wallets.iter().map(|w| self.wallet(w)).collect();
             let m = self.mints.entry(*mint).or_default().minute_mut(*minute);
@@ -159,6 +188,37 @@ impl MemoryWindows {
         for (mint, t) in &d.mint_last_trade {
             let s = self.mints.entry(*mint).or_default();
             s.last_trade = s.last_trade.max(*t);
+        }
+    }
+
+    /// The commit script's cap: each minute this batch bought in keeps its largest buyers,
+    /// dropping the smallest in Redis's rank order (score, then member bytes).
+    fn cap_volumes(&mut self, d: &CounterDeltas) {
+        let cap = self.top_buyers_per_minute;
+        let mut touched: Vec<(Pubkey, i64)> = d
+            .wallet_buy_lamports
+            .keys()
+            .map(|(mint, minute, _)| (*mint, *minute))
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for (mint, minute) in touched {
+            let Some(m) = self
+                .mints
+                .get_mut(&mint)
+                .map(|s| s.minute_mut(minute))
+                .filter(|m| m.volumes.len() > cap)
+            else {
+                continue;
+            };
+            let mut all: Vec<(WalletId, u64)> = m.volumes.iter().map(|(i, l)| (*i, *l)).collect();
+            all.sort_unstable_by(|a, b| redis_rank_desc(&self.wallets, a, b));
+            for (id, _) in &all[cap..] {
+                m.volumes.remove(id);
+                if !m.dropped_buyers.contains(id) {
+                    m.dropped_buyers.push(*id);
+                }
+            }
         }
     }
 
@@ -209,7 +269,13 @@ impl MemoryWindows {
             .mints
             .values()
             .flat_map(|s| s.minutes.iter())
-            .flat_map(|m| m.volumes.keys().chain(m.sellers.iter()).copied())
+            .flat_map(|m| {
+                m.volumes
+                    .keys()
+                    .chain(m.sellers.iter())
+                    .chain(m.dropped_buyers.iter())
+                    .copied()
+            })
             .collect();
         for id in 0..self.wallets.len() {
             let gone = match self.wallets[id].as_mut() {
@@ -267,7 +333,7 @@ impl MemoryWindows {
             if parts.unique[i] {
                 self.union.clear();
                 for m in state.window(now_minute, minutes) {
-                    for id in m.volumes.keys() {
+                    for id in m.volumes.keys().chain(m.dropped_buyers.iter()) {
                         self.union.add(wallet_of(&self.wallets, *id).pattern);
                     }
                 }
@@ -311,6 +377,20 @@ impl MemoryWindows {
         }
         w
     }
+}
+
+/// Largest first in Redis's sorted-set order (score, then member bytes, both descending).
+fn redis_rank_desc(
+    wallets: &[Option<Wallet>],
+    a: &(WalletId, u64),
+    b: &(WalletId, u64),
+) -> Ordering {
+    b.1.cmp(&a.1).then_with(|| {
+        wallet_of(wallets, b.0)
+            .name
+            .as_bytes()
+            .cmp(wallet_of(wallets, a.0).name.as_bytes())
+    })
 }
 
 fn wallet_of(wallets: &[Option<Wallet>], id: WalletId) -> &Wallet {
@@ -359,14 +439,7 @@ fn largest_buyers(
         }
     }
     let mut all: Vec<(WalletId, u64)> = totals.into_iter().collect();
-    let order = |a: &(WalletId, u64), b: &(WalletId, u64)| -> Ordering {
-        b.1.cmp(&a.1).then_with(|| {
-            wallet_of(wallets, b.0)
-                .name
-                .as_bytes()
-                .cmp(wallet_of(wallets, a.0).name.as_bytes())
-        })
-    };
+    let order = |a: &(WalletId, u64), b: &(WalletId, u64)| redis_rank_desc(wallets, a, b);
     if all.len() > NEW_SAMPLE {
         all.select_nth_unstable_by(NEW_SAMPLE - 1, order);
         all.truncate(NEW_SAMPLE);
@@ -467,6 +540,32 @@ mod tests {
         let only_counts = w.read(&key(9), 10_002, Some(DetailParts::default()));
         assert_eq!(only_counts.five_minutes.unique_buyers, Some(0));
         assert!(only_counts.top_five_minutes.is_empty());
+    }
+
+    #[test]
+    fn minute_volumes_keep_the_largest_buyers_and_the_unique_count_keeps_all() {
+        let mut w = MemoryWindows::with_top_buyers_per_minute(2);
+        let t0 = 60 * 10_000;
+        apply(
+            &mut w,
+            &[
+                (swap(1, 9, Side::Buy, 10), t0),
+                (swap(2, 9, Side::Buy, 30), t0),
+                (swap(3, 9, Side::Buy, 20), t0),
+                (swap(4, 9, Side::Buy, 5), t0 + 60),
+            ],
+        );
+        let r = w.read(&key(9), 10_001, Some(DetailParts::ALL));
+        assert_eq!(
+            r.five_minutes.top_wallet_lamports,
+            Some(vec![30, 20, 5]),
+            "wallet 1 (10) dropped from its minute; wallet 4 is in another minute"
+        );
+        assert_eq!(r.five_minutes.unique_buyers, Some(4));
+        assert_eq!(
+            r.five_minutes.wallet_lamports_total, 65,
+            "the bv counter is not capped"
+        );
     }
 
     #[test]

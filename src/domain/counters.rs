@@ -27,6 +27,13 @@ fn to_micro_usd(amount: u64, decimals: u8) -> u64 {
     }
 }
 
+/// Default for the most wallets one mint-minute's per-wallet buy volumes keep (`pw:wv:*` in
+/// Redis, the backtest's minute volumes): the largest buyers. A hot mint can have every buyer of
+/// a minute there; the windows read only the top 5 and the 100 largest (new-wallet sample) of a
+/// window's union, so 1,000 per minute keeps those exact unless a wallet's volume is spread thin
+/// over many minutes. `counters.top_buyers_per_minute` sets it (at least 100).
+pub const TOP_BUYERS_PER_MINUTE: usize = 1_000;
+
 /// Seconds per window bucket.
 pub const BUCKET_SECONDS: i64 = 60;
 

@@ -64,6 +64,13 @@ pub fn register(role: Role, venues: &[String]) {
         for kind in ["not_owned", "duplicate"] {
             zero(m::COMMIT_CONFLICTS, &[("kind", kind.into())]);
         }
+        zero(
+            m::WALLET_CAP_TRIMMED,
+            &[(
+                "structure",
+                crate::store::redis::commit::TOP_BUYERS_MINUTE.into(),
+            )],
+        );
         metrics::gauge!(m::BATCHES_IN_FLIGHT).set(0.0);
         let mut names: Vec<&str> = venues.iter().map(String::as_str).collect();
         names.push("unknown");

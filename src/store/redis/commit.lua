@@ -3,8 +3,10 @@
 -- the ownership and duplicate checks, so a refused attempt leaves no trace (not even idempotent
 -- ones: a refused copy may have been parsed differently, e.g. with another estimated block time).
 local a = ARGV
-local i = 6
+local i = 7
 local stream, group, consumer, dead_stream, dedup_ttl = a[1], a[2], a[3], a[4], a[5]
+-- Most members a per-minute top-buyers set (`pw:wv:*`) keeps: the largest buyers stay.
+local wallet_cap = tonumber(a[6])
 
 local function slice(first, count)
   local t = {}
@@ -89,9 +91,21 @@ for c = 1, nc do
   i = i + 3
 end
 local nz = tonumber(a[i]); i = i + 1
+local capped = {}
 for z = 1, nz do
   redis.call('ZINCRBY', a[i], a[i + 1], a[i + 2])
+  capped[a[i]] = true
   i = i + 3
+end
+-- The per-wallet buy volumes (the only sorted sets incremented above) keep their `wallet_cap`
+-- largest members: rank 0 is the smallest (score, then member), so the smallest are dropped.
+-- One ZCARD per key touched; the trim only when over the cap. The count goes back to Rust.
+local trimmed = 0
+for key in pairs(capped) do
+  local size = redis.call('ZCARD', key)
+  if size > wallet_cap then
+    trimmed = trimmed + redis.call('ZREMRANGEBYRANK', key, 0, size - wallet_cap - 1)
+  end
 end
 -- 5. Sets: PFADD key members…, ZADD key LT|GT score member…, each variadic per key.
 local np = tonumber(a[i]); i = i + 1
@@ -114,4 +128,4 @@ end
 
 -- 6. Acknowledge.
 if n > 0 then variadic('XACK', stream, group, ids) end
-return {'ok', n}
+return {'ok', n, trimmed}

@@ -36,7 +36,7 @@ pub struct DeadLetter {
     pub payload: Vec<u8>,
 }
 
-/// How long commit-written keys live.
+/// How long commit-written keys live, and how many members the wallet-keyed per-minute ones keep.
 #[derive(Debug, Clone, Copy)]
 pub struct Ttls {
     /// Per-minute counters: must outlive the longest window (1 h) with margin (default 65 min).
@@ -45,6 +45,9 @@ pub struct Ttls {
     pub dedup_secs: u64,
     /// Daily first-seen hashes.
     pub first_seen_secs: u64,
+    /// Most wallets a `pw:wv:{mint}:{minute}` set keeps (the largest buyers); the script drops
+    /// the smallest beyond it and reports how many ([`crate::metrics::WALLET_CAP_TRIMMED`]).
+    pub top_buyers_per_minute: u64,
 }
 
 impl Default for Ttls {
@@ -53,6 +56,7 @@ impl Default for Ttls {
             counter_secs: 3900,
             dedup_secs: 900,
             first_seen_secs: 8 * 86_400,
+            top_buyers_per_minute: crate::domain::counters::TOP_BUYERS_PER_MINUTE as u64,
         }
     }
 }
@@ -336,7 +340,8 @@ pub fn build_at(
         .arg(keys::GROUP)
         .arg(batch.consumer)
         .arg(keys::DEAD_STREAM)
-        .arg(ttls.dedup_secs);
+        .arg(ttls.dedup_secs)
+        .arg(ttls.top_buyers_per_minute);
     cmd.arg(batch.ids.len());
     for id in &batch.ids {
         cmd.arg(id.to_string());
@@ -380,7 +385,9 @@ pub fn build_at(
     (cmd, ticket)
 }
 
-/// Sends a built commit; loads the script first if Redis lost it (it has not run then).
+/// Sends a built commit; loads the script first if Redis lost it (it has not run then). Members
+/// the script dropped from over-full top-buyer sets are counted in
+/// `pocketwatcher_wallet_cap_trimmed_total{structure="top_buyers_minute"}`.
 pub async fn send<C: ConnectionLike>(
     conn: &mut C,
     script: &Script,
@@ -394,10 +401,19 @@ pub async fn send<C: ConnectionLike>(
         }
         other => other?,
     };
-    parse_outcome(reply)
+    let (outcome, trimmed) = parse_outcome(reply)?;
+    if trimmed > 0 {
+        metrics::counter!(crate::metrics::WALLET_CAP_TRIMMED, "structure" => TOP_BUYERS_MINUTE)
+            .increment(trimmed);
+    }
+    Ok(outcome)
 }
 
-fn parse_outcome(reply: Value) -> Result<CommitOutcome, RedisError> {
+/// The `structure` label of the top-buyers cap.
+pub const TOP_BUYERS_MINUTE: &str = "top_buyers_minute";
+
+/// The outcome, and how many wallets an applied commit trimmed from top-buyer sets.
+fn parse_outcome(reply: Value) -> Result<(CommitOutcome, u64), RedisError> {
     let bad = || RedisError::from((redis::ErrorKind::Parse, "unexpected commit reply"));
     let Value::Array(parts) = reply else {
         return Err(bad());
@@ -407,24 +423,31 @@ fn parse_outcome(reply: Value) -> Result<CommitOutcome, RedisError> {
         Some(Value::SimpleString(s)) => s.clone().into_bytes(),
         _ => return Err(bad()),
     };
-    match (tag.as_slice(), parts.get(1)) {
-        (b"ok", Some(Value::Int(n))) => Ok(CommitOutcome::Committed(*n as u64)),
-        (b"lost", Some(Value::Array(ids))) => Ok(CommitOutcome::NotOwned(
+    let outcome = match (tag.as_slice(), parts.get(1)) {
+        (b"ok", Some(Value::Int(n))) => {
+            let trimmed = match parts.get(2) {
+                Some(Value::Int(t)) => (*t).max(0) as u64,
+                _ => 0,
+            };
+            return Ok((CommitOutcome::Committed(*n as u64), trimmed));
+        }
+        (b"lost", Some(Value::Array(ids))) => CommitOutcome::NotOwned(
             ids.iter()
                 .filter_map(|v| match v {
                     Value::BulkString(b) => EntryId::parse(std::str::from_utf8(b).ok()?),
                     _ => None,
                 })
                 .collect(),
-        )),
-        (b"dup", Some(Value::Array(sigs))) => Ok(CommitOutcome::Duplicates(
+        ),
+        (b"dup", Some(Value::Array(sigs))) => CommitOutcome::Duplicates(
             sigs.iter()
                 .filter_map(|v| match v {
                     Value::BulkString(b) => Signature::from_slice(b, "marker").ok(),
                     _ => None,
                 })
                 .collect(),
-        )),
-        _ => Err(bad()),
-    }
+        ),
+        _ => return Err(bad()),
+    };
+    Ok((outcome, 0))
 }

@@ -10,7 +10,7 @@
 //! | `pw:ch:{mint}:{hour}` | hash `{minute}:{counter}`, counter = `b`,`s` (counts), `bv`,`sv` (lamports), `bu`,`su` (micro-USD); one hash per hour so a 1-hour window is two reads, not sixty | commit | `counter_ttl` |
 //! | `pw:px:{minute}` | hash `l`,`u`: lamports and micro-USD of SOL↔USD trades (the SOL/USD price) | commit | `counter_ttl` |
 //! | `pw:hb:{mint}:{minute}` / `pw:hs:…` | HyperLogLog of buyers / sellers | commit | `counter_ttl` |
-//! | `pw:wv:{mint}:{minute}` | sorted set wallet → buy lamports | commit | `counter_ttl` |
+//! | `pw:wv:{mint}:{minute}` | sorted set wallet → buy lamports, at most `top_buyers_per_minute` members (the largest; the commit trims the rest) | commit | `counter_ttl` |
 //! | `pw:fs:{day}` | sorted set wallet → first block time seen that day (`ZADD LT`) | commit | 8 days |
 //! | `pw:active` | sorted set mint → last trade block time | commit (`ZADD GT`) | trimmed by the detector |
 //! | `pw:ingest:checkpoint` | string: highest slot fully written to the stream | ingest | none |
