@@ -58,6 +58,10 @@ pub struct FakeGeyserArgs {
     /// Seed of the deterministic traffic (signatures, wallets, mints).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Per mille of wallet draws that take a never-seen wallet instead of a pool one (0 = off;
+    /// 1000 = every wallet new), so first-seen state grows as on mainnet. Deterministic per seq.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub fresh_wallets_per_mille: u16,
     /// Seconds between server pings on each stream.
     #[arg(long, default_value_t = 15)]
     pub ping_interval_secs: u64,
@@ -99,6 +103,7 @@ impl FakeGeyserArgs {
             mints: self.mints,
             mint_skew: self.mint_skew,
             seed: self.seed,
+            fresh_wallets_per_mille: self.fresh_wallets_per_mille,
         };
         config.rate = self.rate;
         config.count = self.count;

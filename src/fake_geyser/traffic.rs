@@ -7,6 +7,7 @@
 //! transaction, byte for byte: a replay after a reconnect is a true duplicate, and a test can
 //! compute what a client must receive. Scripted: `seq` is entry `seq` of the script, as given.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -41,6 +42,11 @@ pub struct TrafficParams {
     /// How concentrated trading is on a few mints.
     pub mint_skew: MintSkew,
     pub seed: u64,
+    /// Per mille of wallet draws that take a never-seen wallet instead of a pool one (0 = off,
+    /// the fixed pool only). A fixed pool hides first-seen growth in soaks; with inflow every
+    /// such draw is a new on-curve key made from a counter (`seq` and the key's position), so it
+    /// costs no memory and the same `seq` still gives the same transaction.
+    pub fresh_wallets_per_mille: u16,
 }
 
 /// The exponent `s` of the Zipf-like law mints are drawn from: mint `k` (0-based) is drawn with a
@@ -109,9 +115,13 @@ impl Default for TrafficParams {
             mints: 2_000,
             mint_skew: MintSkew::default(),
             seed: 1,
+            fresh_wallets_per_mille: 0,
         }
     }
 }
+
+/// Most per-mille value [`TrafficParams::fresh_wallets_per_mille`] takes (every wallet fresh).
+pub const MAX_FRESH_WALLETS_PER_MILLE: u16 = 1_000;
 
 /// A fixture with the keys that get replaced in each copy, found once, and its protobuf update,
 /// which each copy clones and patches (building it afresh costs ~30 µs of base58 per update).
@@ -191,6 +201,7 @@ impl Template {
 }
 
 /// A pool key and its base58 text (token balances carry owners and mints as text).
+#[derive(Clone)]
 struct PoolKey {
     key: Pubkey,
     text: String,
@@ -218,13 +229,17 @@ impl KeyPool {
     }
 
     fn get(&self, i: usize) -> &PoolKey {
-        self.keys[i].get_or_init(|| {
-            let key = self.generate(i as u64);
-            PoolKey {
-                key,
-                text: key.to_string(),
-            }
-        })
+        self.keys[i].get_or_init(|| self.make(i as u64))
+    }
+
+    /// Key `i` of the pool's endless sequence, not cached: the pool holds `0..len()`; fresh
+    /// wallets are taken from `len()` on, so they never repeat a pool key's derivation.
+    fn make(&self, i: u64) -> PoolKey {
+        let key = self.generate(i);
+        PoolKey {
+            key,
+            text: key.to_string(),
+        }
     }
 
     fn generate(&self, i: u64) -> Pubkey {
@@ -281,6 +296,12 @@ impl Traffic {
             return Err(FakeGeyserError::Config(
                 "tx_per_slot, wallets and mints must be at least 1".into(),
             ));
+        }
+        if params.fresh_wallets_per_mille > MAX_FRESH_WALLETS_PER_MILLE {
+            return Err(FakeGeyserError::Config(format!(
+                "fresh wallets per mille must be at most {MAX_FRESH_WALLETS_PER_MILLE} (got {})",
+                params.fresh_wallets_per_mille
+            )));
         }
         let quotes = [
             WSOL_MINT,
@@ -557,25 +578,46 @@ impl Traffic {
     }
 
     /// The template of `seq` and the pool keys replacing its `originals`.
-    fn replacements<'a>(&self, g: &'a Generated, seq: u64) -> (&'a Template, Vec<&'a PoolKey>) {
+    fn replacements<'a>(
+        &self,
+        g: &'a Generated,
+        seq: u64,
+    ) -> (&'a Template, Vec<Cow<'a, PoolKey>>) {
         let template = g.template(seq);
         let tx_seed = mix(mix(self.params.seed, 0x5452_4146), seq);
-        let mut chosen: Vec<&PoolKey> = Vec::with_capacity(template.originals.len());
+        let fresh = u64::from(self.params.fresh_wallets_per_mille);
+        let mut chosen: Vec<Cow<'a, PoolKey>> = Vec::with_capacity(template.originals.len());
         for (i, original) in template.originals.iter().enumerate() {
             let key = if i < template.wallets {
-                self.draw(&g.wallets, tx_seed, original, &chosen, wallet_index)
+                if fresh > 0
+                    && (i as u64) < FRESH_SLOTS
+                    && mix(tx_seed, 0x4652_4553_4800 + i as u64) % 1_000 < fresh
+                {
+                    // Counter `seq × FRESH_SLOTS + i` past the pool: unique per (seq, position),
+                    // so never equal to another chosen key nor to any pool key's derivation.
+                    let counter = g.wallets.len() as u64
+                        + seq.wrapping_mul(FRESH_SLOTS).wrapping_add(i as u64);
+                    Cow::Owned(g.wallets.make(counter))
+                } else {
+                    Cow::Borrowed(self.draw(&g.wallets, tx_seed, original, &chosen, wallet_index))
+                }
             } else {
                 let skew = self.params.mint_skew.exponent();
-                self.draw(&g.mints, tx_seed, original, &chosen, |h, n| {
+                Cow::Borrowed(self.draw(&g.mints, tx_seed, original, &chosen, |h, n| {
                     mint_index(h, n, skew)
-                })
+                }))
             };
             chosen.push(key);
         }
         (template, chosen)
     }
 
-    fn build_transaction(&self, seq: u64, template: &Template, keys: &[&PoolKey]) -> Transaction {
+    fn build_transaction(
+        &self,
+        seq: u64,
+        template: &Template,
+        keys: &[Cow<'_, PoolKey>],
+    ) -> Transaction {
         let mut tx = template.tx.clone();
         tx.signature = self.signature(seq);
         tx.slot = self.slot_of(seq);
@@ -604,7 +646,7 @@ impl Traffic {
         &self,
         seq: u64,
         template: &Template,
-        keys: &[&PoolKey],
+        keys: &[Cow<'_, PoolKey>],
     ) -> SubscribeUpdateTransaction {
         let mut update = template.update.clone();
         update.slot = self.slot_of(seq);
@@ -654,7 +696,7 @@ impl Traffic {
         pool: &'a KeyPool,
         tx_seed: u64,
         original: &Pubkey,
-        taken: &[&PoolKey],
+        taken: &[Cow<'_, PoolKey>],
         skew: impl Fn(u64, usize) -> usize,
     ) -> &'a PoolKey {
         let key_seed = mix(tx_seed, key_hash(original));
@@ -675,6 +717,10 @@ impl Traffic {
         candidate
     }
 }
+
+/// Counter positions reserved per `seq` for fresh wallets: more than the wallet keys of any
+/// fixture (a transaction has a handful of signers and owners).
+const FRESH_SLOTS: u64 = 64;
 
 impl Generated {
     fn template(&self, seq: u64) -> &Template {
@@ -878,6 +924,88 @@ mod tests {
             .map(|i| t.transaction(i * f).account_keys[0])
             .collect();
         assert!(payers.len() > 20, "only {} distinct payers", payers.len());
+    }
+
+    /// Distinct on-curve wallets (signers and token owners) of `seq` in `0..n`.
+    fn distinct_wallets(t: &Traffic, n: u64) -> std::collections::HashSet<Pubkey> {
+        let mut seen = std::collections::HashSet::new();
+        for seq in 0..n {
+            let tx = t.transaction(seq);
+            let owners = tx.post_token_balances.iter().map(|b| b.owner);
+            for key in tx.account_keys.iter().copied().chain(owners) {
+                if is_on_curve(&key) {
+                    seen.insert(key);
+                }
+            }
+        }
+        seen
+    }
+
+    fn with_inflow(per_mille: u16) -> Traffic {
+        Traffic::new(
+            fixtures(),
+            TrafficParams {
+                wallets: 50,
+                // One mint: the mint pool's keys are random bytes, half of them on the curve,
+                // and would otherwise count as wallets here.
+                mints: 1,
+                fresh_wallets_per_mille: per_mille,
+                ..TrafficParams::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn without_inflow_the_wallets_stay_in_the_pool() {
+        // By seq 1,000 every fixture (about 50) was copied many times and the 50-wallet pool is
+        // used up: later copies add no wallet (the rest are fixtures' fixed on-curve keys).
+        let t = with_inflow(0);
+        let early = distinct_wallets(&t, 1_000);
+        let late = distinct_wallets(&t, 3_000);
+        assert_eq!(early.len(), late.len(), "a fixed pool must not grow");
+        assert!(early == late, "same wallets");
+        assert!(
+            distinct_wallets(&with_inflow(0), 3_000) == late,
+            "deterministic"
+        );
+    }
+
+    #[test]
+    fn fresh_wallet_inflow_grows_with_seq_and_is_deterministic() {
+        let t = with_inflow(100);
+        let pool_only = distinct_wallets(&with_inflow(0), 3_000).len();
+        let at_1000 = distinct_wallets(&t, 1_000).len();
+        let at_2000 = distinct_wallets(&t, 2_000);
+        assert!(at_1000 > pool_only, "{at_1000} vs pool {pool_only}");
+        assert!(
+            at_2000.len() > at_1000 + 50,
+            "{at_1000} → {}: inflow must keep adding wallets",
+            at_2000.len()
+        );
+        let again = with_inflow(100);
+        for seq in [0, 7, 999, 1_000_003] {
+            assert_eq!(t.transaction(seq), again.transaction(seq));
+            assert_eq!(t.update(seq), again.update(seq));
+            assert_eq!(to_update(&t.transaction(seq)), t.update(seq));
+        }
+        assert!(distinct_wallets(&again, 2_000) == at_2000, "deterministic");
+        for key in &at_2000 {
+            assert!(CompressedEdwardsY(key.0).decompress().is_some());
+        }
+    }
+
+    #[test]
+    fn inflow_above_every_wallet_is_refused() {
+        let err = Traffic::new(
+            fixtures(),
+            TrafficParams {
+                fresh_wallets_per_mille: 1_001,
+                ..TrafficParams::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("per mille"), "{err}");
     }
 
     #[test]
