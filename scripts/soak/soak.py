@@ -17,7 +17,8 @@ plots when it can be imported):
 
 Environment (set by soak.sh): BIN, REDIS_URL, POSTGRES_URL, SERVICES_DIR, PG_BIN, OUT,
 SOAK_SECONDS, SOAK_RATE, and optionally SOAK_SAMPLE_SECS, SOAK_SEED, SOAK_RSS_SLOPE_MB_H,
-SOAK_REDIS_SLOPE_MB_H, SOAK_DRAIN_SECS.
+SOAK_REDIS_SLOPE_MB_H, SOAK_DRAIN_SECS, SOAK_FRESH_WALLETS (per mille of the feed's wallet
+draws that are never-seen wallets: first-seen growth; default 0, off).
 """
 import csv
 import json
@@ -44,6 +45,7 @@ SECONDS = float(os.environ["SOAK_SECONDS"])
 RATE = int(os.environ["SOAK_RATE"])
 SAMPLE = float(os.environ.get("SOAK_SAMPLE_SECS", "5"))
 SEED = int(os.environ.get("SOAK_SEED", "1"))
+FRESH_WALLETS = int(os.environ.get("SOAK_FRESH_WALLETS", "0"))
 DRAIN_SECS = float(os.environ.get("SOAK_DRAIN_SECS", str(max(300.0, SECONDS * 0.25))))
 POISON_PER_HOUR = 3
 WORK = os.path.join(OUT, "run")
@@ -318,7 +320,9 @@ level = "info"
     feed = Supervised("feed", [BIN, "fake-geyser", "--listen", f"127.0.0.1:{feed_port}",
                                "--fixtures", "tests/fixtures/mainnet", "--rate", str(RATE),
                                "--count", str(count), "--tx-per-slot", str(tx_per_slot),
-                               "--seed", str(SEED), "--ledger", ledger]).start()
+                               "--seed", str(SEED), "--ledger", ledger]
+                      + (["--fresh-wallets-per-mille", str(FRESH_WALLETS)] if FRESH_WALLETS else [])
+                      ).start()
     daemons = {}
     roles = [("ingest", "ingest-1"), ("consume", "consume-1"), ("consume", "consume-2"),
              ("detect", "detect-1"), ("detect", "detect-2")]
