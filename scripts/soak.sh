@@ -15,7 +15,7 @@
 #
 # Environment: MINUTES; OUT; POCKETWATCHER_BIN (a built binary; default: cargo build --release);
 # SOAK_PLOTS=0 (no venv / matplotlib, no PNG); SOAK_SEED; SOAK_SAMPLE_SECS; SOAK_RSS_SLOPE_MB_H
-# (default 20); SOAK_REDIS_SLOPE_MB_H (default 60 per 1,000 tx/s); SOAK_DRAIN_SECS;
+# (default 20); SOAK_REDIS_SLOPE_MB_H (default 25 per 1,000 tx/s, after the fill horizon); SOAK_DRAIN_SECS;
 # SOAK_FRESH_WALLETS (per mille of wallet draws by never-seen wallets, default 0).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
