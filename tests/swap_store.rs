@@ -1,5 +1,6 @@
 //! The PostgreSQL swap store against a real, throwaway PostgreSQL: migrations, idempotent batched
-//! inserts, exact u64 amounts, all-or-nothing batches, retention, and recovery from an outage.
+//! inserts, exact u64 amounts, all-or-nothing batches, retention, and recovery from an outage —
+//! through the unnest INSERT and through the COPY path of large batches.
 
 mod support;
 
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use pocketwatcher::store::postgres::{
     connect, delete_swaps_before, insert_swaps, insert_swaps_within, migration_names,
-    run_migrations, run_migrations_blocking, PgError, PgPool, SwapRow, CHECKOUT_TIMEOUT,
-    INSERT_CHUNK_ROWS,
+    run_migrations, run_migrations_blocking, uses_copy, write_swaps, CopyPool, PgError, PgPool,
+    SwapRow, CHECKOUT_TIMEOUT, CONNECT_TIMEOUT, COPY_MIN_ROWS, INSERT_CHUNK_ROWS,
 };
 
 use pocketwatcher::domain::Side;
@@ -484,4 +485,257 @@ async fn alerts_outbox_schema_enforces_its_contract() {
         ),
         "pending|0"
     );
+}
+
+// ---- The COPY path (large batches): same contract as the unnest INSERT. ----
+
+/// Every column of `swap_events` but `created_at`, one line per row in key order.
+fn stored_rows(pg: &TestPostgres, db: &str) -> String {
+    pg.psql(
+        db,
+        "SELECT string_agg(concat_ws('|', signature, leg, slot, block_time, venue, user_wallet, \
+         side, base_mint, base_amount, base_decimals, quote_mint, quote_amount, quote_decimals, \
+         coalesce(sol_value_lamports::text, 'NULL'), fee_payer), E'\\n' ORDER BY signature, leg) \
+         FROM swap_events",
+    )
+}
+
+/// Rows that exercise every column: both sides, several legs, u64::MAX and 0 amounts, amounts
+/// whose low base-10000 digit groups are zero, NULL and non-NULL SOL values, own and other fee
+/// payers, distinct block times and slots.
+fn varied_rows(n: usize) -> Vec<SwapRow> {
+    let amounts = [
+        u64::MAX,
+        0,
+        1,
+        10_000,
+        100_000_000,
+        1_000_000_000_000,
+        10_000_000_000_000_000_000,
+        9_999,
+        123_456_789_012_345,
+    ];
+    (0..n)
+        .map(|i| {
+            let mut r = row(
+                &format!("var{:06}", i / 2),
+                (i % 2) as i16,
+                1_700_000_000 + i as i64,
+            );
+            r.slot = 312_000_000 + i as i64 * 7;
+            r.base_amount = amounts[i % amounts.len()];
+            r.quote_amount = amounts[(i + 3) % amounts.len()];
+            r.base_decimals = (i % 10) as i16;
+            r.quote_decimals = 9;
+            r.sol_value_lamports = match i % 3 {
+                0 => None,
+                1 => Some(u64::MAX),
+                _ => Some(amounts[(i + 5) % amounts.len()]),
+            };
+            if i % 4 == 0 {
+                r.fee_payer = r.user_wallet.clone();
+            }
+            r.venue = ["pump.fun", "raydium", "unknown"][i % 3].to_string();
+            r
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_inserts_only_the_new_rows_and_a_replay_inserts_nothing() {
+    let pg = TestPostgres::new();
+    let (db, pool) = migrated_db(&pg).await;
+    let copy = CopyPool::new(&pg.url(&db), 2).unwrap();
+
+    // 300 rows already stored (by the unnest INSERT), then a batch of those plus 700 new ones, one
+    // of them repeated within the batch.
+    let stored = rows("cp", 300, 1_700_000_000);
+    assert_eq!(insert_swaps(&pool, &stored).await.unwrap(), 300);
+    let mut batch = rows("cp", 1_000, 1_700_000_000);
+    batch.push(row("cp00000999", 0, 1_700_000_000));
+    batch.reverse(); // the stage's ORDER BY, not the caller, sets the write order
+    assert_eq!(copy.insert_swaps(&batch).await.unwrap(), 700);
+    assert_eq!(count(&pg, &db, ""), 1_000);
+
+    // A replayed batch inserts nothing, on the same (reused) connection and on a new one.
+    assert_eq!(copy.insert_swaps(&batch).await.unwrap(), 0);
+    let other = CopyPool::new(&pg.url(&db), 1).unwrap();
+    assert_eq!(other.insert_swaps(&batch).await.unwrap(), 0);
+    assert_eq!(count(&pg, &db, ""), 1_000);
+
+    // More than one 5,000-row statement's worth in one COPY.
+    let big = rows("big", INSERT_CHUNK_ROWS + 17, 1_700_000_000);
+    assert_eq!(copy.insert_swaps(&big).await.unwrap(), big.len() as u64);
+    assert_eq!(copy.insert_swaps(&big).await.unwrap(), 0);
+    assert_eq!(copy.insert_swaps(&[]).await.unwrap(), 0);
+    assert!(CopyPool::new(&pg.url(&db), 0).is_err(), "size 0 is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_and_insert_store_identical_rows_for_every_column() {
+    let pg = TestPostgres::new();
+    let (by_copy, _) = migrated_db(&pg).await;
+    let (by_insert, pool) = migrated_db(&pg).await;
+    let batch = varied_rows(600);
+
+    let copy = CopyPool::new(&pg.url(&by_copy), 1).unwrap();
+    assert_eq!(copy.insert_swaps(&batch).await.unwrap(), 600);
+    assert_eq!(insert_swaps(&pool, &batch).await.unwrap(), 600);
+    let copied = stored_rows(&pg, &by_copy);
+    assert_eq!(copied.lines().count(), 600);
+    assert_eq!(copied, stored_rows(&pg, &by_insert));
+
+    // And the values are the rows' own, not merely the same on both paths.
+    let mut expected: Vec<String> = batch
+        .iter()
+        .map(|r| {
+            let sol = r
+                .sol_value_lamports
+                .map_or("NULL".to_string(), |v| v.to_string());
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{sol}|{}",
+                r.signature,
+                r.leg,
+                r.slot,
+                r.block_time,
+                r.venue,
+                r.user_wallet,
+                r.side.as_str(),
+                r.base_mint,
+                r.base_amount,
+                r.base_decimals,
+                r.quote_mint,
+                r.quote_amount,
+                r.quote_decimals,
+                r.fee_payer
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(copied, expected.join("\n"));
+    assert!(copied.contains("|18446744073709551615|"), "u64::MAX amount");
+    assert!(
+        copied.contains("|10000000000000000000|"),
+        "trailing zero groups"
+    );
+    assert!(copied.contains("|NULL|"), "NULL SOL value");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_swaps_copies_batches_from_the_threshold_up() {
+    let pg = TestPostgres::new();
+    let (db, pool) = migrated_db(&pg).await;
+    let copy = CopyPool::new(&pg.url(&db), 1).unwrap();
+    // The stage table exists (in some session) once a COPY connection has been made.
+    let stage_tables = || {
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'swap_stage' AND relpersistence = 't'",
+        )
+    };
+
+    assert!(!uses_copy(COPY_MIN_ROWS - 1) && uses_copy(COPY_MIN_ROWS));
+    let below = rows("below", COPY_MIN_ROWS - 1, 1_700_000_000);
+    assert_eq!(
+        write_swaps(&pool, &copy, &below).await.unwrap(),
+        below.len() as u64
+    );
+    assert_eq!(
+        stage_tables(),
+        "0",
+        "below the threshold: the unnest INSERT"
+    );
+
+    let at = rows("at", COPY_MIN_ROWS, 1_700_000_000);
+    assert_eq!(
+        write_swaps(&pool, &copy, &at).await.unwrap(),
+        at.len() as u64
+    );
+    assert_eq!(stage_tables(), "1", "at the threshold: COPY");
+    assert_eq!(write_swaps(&pool, &copy, &at).await.unwrap(), 0);
+    assert_eq!(count(&pg, &db, ""), (2 * COPY_MIN_ROWS - 1) as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_copy_rolls_back_and_the_next_call_succeeds() {
+    let pg = TestPostgres::new();
+    let (db, _pool) = migrated_db(&pg).await;
+    let copy = CopyPool::new(&pg.url(&db), 1).unwrap();
+
+    let mut batch = rows("cpatomic", 800, 1_700_000_000);
+    // PostgreSQL text cannot hold NUL: the COPY fails after the other rows were staged.
+    batch.push(row("zzz\0bad", 0, 1_700_000_000));
+    let err = copy.insert_swaps(&batch).await.unwrap_err();
+    assert!(matches!(err, PgError::Copy { .. }), "{err}");
+    assert!(!err.is_retryable(), "{err}");
+    assert_eq!(count(&pg, &db, ""), 0, "nothing of the batch was stored");
+
+    batch.pop();
+    assert_eq!(copy.insert_swaps(&batch).await.unwrap(), 800);
+    assert_eq!(count(&pg, &db, ""), 800);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_fails_bounded_while_postgres_is_down_and_reconnects_after_a_restart() {
+    let mut pg = TestPostgres::new();
+    let (db, _pool) = migrated_db(&pg).await;
+    let copy = CopyPool::new(&pg.url(&db), 2).unwrap();
+    assert_eq!(
+        copy.insert_swaps(&rows("before", 600, 1_700_000_000))
+            .await
+            .unwrap(),
+        600
+    );
+
+    // The idle connection's server goes away under it.
+    pg.stop();
+    let during = rows("during", 600, 1_700_000_000);
+    let bound = CONNECT_TIMEOUT + Duration::from_secs(5);
+    for _ in 0..2 {
+        let result = tokio::time::timeout(bound, copy.insert_swaps(&during))
+            .await
+            .expect("the COPY path must not hang while PostgreSQL is down");
+        let err = result.expect_err("the COPY path must fail while PostgreSQL is down");
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    pg.start();
+    assert_eq!(copy.insert_swaps(&during).await.unwrap(), 600);
+    assert_eq!(copy.insert_swaps(&during).await.unwrap(), 0);
+    assert_eq!(count(&pg, &db, ""), 1_200);
+
+    // A restart while connections are idle: the next call reconnects instead of failing.
+    pg.restart();
+    let after = rows("after", 600, 1_700_000_000);
+    let mut inserted = None;
+    for _ in 0..2 {
+        // At most one call may see the dead connection (its close not noticed yet).
+        match copy.insert_swaps(&after).await {
+            Ok(n) => {
+                inserted = Some(n);
+                break;
+            }
+            Err(e) => assert!(e.is_retryable(), "{e}"),
+        }
+    }
+    assert_eq!(inserted, Some(600));
+    assert_eq!(count(&pg, &db, ""), 1_800);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_connection_errors_never_show_the_password() {
+    let url = format!(
+        "postgres://postgres:sup3rs3cret@127.0.0.1:{}/nope",
+        free_port()
+    );
+    let copy = CopyPool::new(&url, 1).unwrap();
+    let err = copy
+        .insert_swaps(&rows("x", 1, 1_700_000_000))
+        .await
+        .unwrap_err();
+    let shown = format!("{err} / {err:?}");
+    assert!(matches!(err, PgError::Connect { .. }), "{shown}");
+    assert!(err.is_retryable(), "{shown}");
+    assert!(!shown.contains("sup3rs3cret"), "{shown}");
+    assert!(shown.contains("postgres:***@127.0.0.1"), "{shown}");
 }

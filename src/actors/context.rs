@@ -101,6 +101,8 @@ pub struct PipelineContext {
     pub consumer: String,
     pub redis: deadpool_redis::Pool,
     pub postgres: crate::store::postgres::PgPool,
+    /// The swap store's COPY connections for large batches (beside `postgres`).
+    pub swap_copy: crate::store::postgres::CopyPool,
     pub inference: Arc<InferenceConfig>,
     pub parser_pool: Arc<rayon::ThreadPool>,
     pub ttls: Ttls,

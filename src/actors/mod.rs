@@ -139,6 +139,10 @@ pub async fn run(config: Config, role: Role, readiness: Readiness) -> anyhow::Re
             consumer: config.consume.consumer_name.clone(),
             redis: redis.clone(),
             postgres,
+            swap_copy: crate::store::postgres::CopyPool::new(
+                config.postgres.url.expose(),
+                config.postgres.pool_size,
+            )?,
             inference: Arc::new(config.inference()),
             parser_pool: Arc::new(parser_pool),
             ttls: Ttls {

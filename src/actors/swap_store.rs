@@ -1,5 +1,6 @@
-//! Swap store: writes a batch's swaps to PostgreSQL (one statement per chunk, one transaction, ON
-//! CONFLICT DO NOTHING) before the batch may be acknowledged. While PostgreSQL is down it retries
+//! Swap store: writes a batch's swaps to PostgreSQL (one transaction, ON CONFLICT DO NOTHING; a
+//! large batch through COPY, a small one through one unnest INSERT per chunk) before the batch may
+//! be acknowledged. While PostgreSQL is down it retries
 //! with backoff and holds the batch; nothing is acknowledged that is not persisted.
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use super::messages::{Heartbeat, PlannedBatch};
 use super::slot::Slot;
 use crate::metrics as m;
 use crate::pipeline::prepare::swaps_to_store;
-use crate::store::postgres::{insert_swaps, SwapRow, INSERT_CHUNK_ROWS};
+use crate::store::postgres::{uses_copy, write_swaps, SwapRow, INSERT_CHUNK_ROWS};
 
 pub struct SwapStore {
     pub ctx: Arc<PipelineContext>,
@@ -57,14 +58,19 @@ async fn persist(p: &PipelineContext, rows: &[SwapRow]) -> bool {
     let mut failing = false;
     loop {
         let started = Instant::now();
-        match insert_swaps(&p.postgres, rows).await {
+        match write_swaps(&p.postgres, &p.swap_copy, rows).await {
             Ok(inserted) => {
                 let took = started.elapsed().as_secs_f64();
                 metrics::histogram!(m::STAGE_SECONDS, "stage" => "store").record(took);
                 metrics::histogram!(m::POSTGRES_SECONDS, "op" => "insert_swaps").record(took);
                 metrics::counter!(m::SWAP_ROWS_INSERTED).increment(inserted);
-                for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
-                    metrics::histogram!(m::INSERT_ROWS).record(chunk.len() as f64);
+                if uses_copy(rows.len()) {
+                    // One INSERT … SELECT from the stage holds the whole batch.
+                    metrics::histogram!(m::INSERT_ROWS).record(rows.len() as f64);
+                } else {
+                    for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
+                        metrics::histogram!(m::INSERT_ROWS).record(chunk.len() as f64);
+                    }
                 }
                 if failing {
                     info!("PostgreSQL writes recovered");

@@ -34,6 +34,12 @@ pub enum PgError {
     #[error("PostgreSQL query failed: {0}")]
     Query(#[from] diesel::result::Error),
 
+    /// A statement of the swap COPY path (its own tokio-postgres connection) failed or its
+    /// connection broke; `message` is scrubbed of the password, `retryable` is from the SQLSTATE
+    /// (none, or a connection, deadlock, resource or shutdown class: retryable).
+    #[error("PostgreSQL COPY failed: {message}")]
+    Copy { message: String, retryable: bool },
+
     /// Applying the embedded migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -53,6 +59,7 @@ impl PgError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match self {
             PgError::Connect { .. } | PgError::Pool(_) | PgError::Timeout { .. } => true,
+            PgError::Copy { retryable, .. } => *retryable,
             PgError::Query(E::BrokenTransactionManager) => true,
             PgError::Query(E::DatabaseError(kind, info)) => match kind {
                 K::ClosedConnection

@@ -5,6 +5,8 @@
 //! - [`migrate`]: [`run_migrations`] / [`run_migrations_blocking`] apply `migrations/`.
 //! - [`swaps`]: [`insert_swaps`] (idempotent on `(signature, leg)`, all or nothing per call) and
 //!   [`delete_swaps_before`] (retention in bounded batches).
+//! - [`swap_copy`]: [`CopyPool`], the same insert through `COPY … BINARY` on its own
+//!   tokio-postgres connections; [`write_swaps`] picks it for batches of [`COPY_MIN_ROWS`] or more.
 //! - [`tokens`]: what the detector reads and writes about a token (price, venue, supply cache, HOT
 //!   history, linked buyers).
 //! - [`error`]: [`PgError`], which never carries a database password.
@@ -17,6 +19,7 @@ pub mod error;
 pub mod migrate;
 pub mod outcomes;
 pub mod pool;
+pub mod swap_copy;
 pub mod swap_history;
 pub mod swaps;
 pub mod tokens;
@@ -25,6 +28,8 @@ pub mod wallets;
 pub use error::PgError;
 pub use migrate::{migration_names, run_migrations, run_migrations_blocking, MIGRATIONS};
 pub use pool::{connect, PgConn, PgPool, CHECKOUT_TIMEOUT, CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
+pub use swap_copy::CopyPool;
 pub use swaps::{
-    delete_swaps_before, insert_swaps, insert_swaps_within, SwapRow, INSERT_CHUNK_ROWS,
+    delete_swaps_before, insert_swaps, insert_swaps_within, uses_copy, write_swaps, SwapRow,
+    COPY_MIN_ROWS, INSERT_CHUNK_ROWS,
 };

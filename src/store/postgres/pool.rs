@@ -95,11 +95,11 @@ pub const SERVER_STATEMENT_TIMEOUT: Duration = Duration::from_secs(130);
 pub(crate) async fn establish_bounded(url: &str) -> Result<AsyncPgConnection, ConnectionError> {
     use diesel_async::SimpleAsyncConnection;
     let mut conn = establish(url).await?;
-    let limit = format!(
-        "SET statement_timeout = {}",
-        SERVER_STATEMENT_TIMEOUT.as_millis()
-    );
-    let bounded = tokio::time::timeout(CONNECT_TIMEOUT, conn.batch_execute(&limit)).await;
+    let bounded = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        conn.batch_execute(&statement_timeout_sql()),
+    )
+    .await;
     match bounded {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(ConnectionError::BadConnection(error_chain(&e))),
@@ -110,13 +110,23 @@ pub(crate) async fn establish_bounded(url: &str) -> Result<AsyncPgConnection, Co
         }
     }
     // Older servers refuse the parameter; the statement timeout above still bounds them.
-    let _ = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        conn.batch_execute("SET client_connection_check_interval = 2000"),
-    )
-    .await;
+    let _ = tokio::time::timeout(CONNECT_TIMEOUT, conn.batch_execute(CLIENT_CHECK_SQL)).await;
     Ok(conn)
 }
+
+/// The session setting that bounds every statement of a store connection on the server
+/// ([`SERVER_STATEMENT_TIMEOUT`]); the pooled diesel connections and the swap COPY connections
+/// both run it first.
+pub(crate) fn statement_timeout_sql() -> String {
+    format!(
+        "SET statement_timeout = {}",
+        SERVER_STATEMENT_TIMEOUT.as_millis()
+    )
+}
+
+/// The session setting that makes the server check every 2 s that its client is still there
+/// (PostgreSQL ≥ 14; older servers refuse it and callers ignore that).
+pub(crate) const CLIENT_CHECK_SQL: &str = "SET client_connection_check_interval = 2000";
 
 /// A connection from `pool` within [`CHECKOUT_TIMEOUT`].
 pub(crate) async fn checkout(pool: &PgPool) -> Result<PgConn, PgError> {

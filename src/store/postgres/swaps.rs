@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::error::PgError;
 use super::pool::{checkout, discard, settle, with_timeout, PgPool, STATEMENT_TIMEOUT};
+use super::swap_copy::CopyPool;
 use crate::domain::{Side, Swap, VenueTable};
 
 /// Most rows in one `INSERT` statement.
@@ -62,6 +63,27 @@ impl SwapRow {
             quote_decimals: i16::from(swap.quote_decimals),
             sol_value_lamports: swap.sol_value_lamports,
         }
+    }
+}
+
+/// Batches of at least this many rows go through COPY ([`CopyPool`]), smaller ones through the
+/// unnest INSERT: COPY costs a transaction and the stage round trips (BEGIN, COPY, INSERT, COMMIT)
+/// that a single unnest statement does not, so it only pays on large batches.
+pub const COPY_MIN_ROWS: usize = 500;
+
+/// Whether [`write_swaps`] sends a batch of `rows` rows through COPY.
+pub fn uses_copy(rows: usize) -> bool {
+    rows >= COPY_MIN_ROWS
+}
+
+/// Inserts `rows` by the cheaper path for their number ([`uses_copy`]): COPY through `copy`, else
+/// [`insert_swaps`] on `pool`. Same contract either way: idempotent on `(signature, leg)`, all or
+/// nothing, returns the number of new rows.
+pub async fn write_swaps(pool: &PgPool, copy: &CopyPool, rows: &[SwapRow]) -> Result<u64, PgError> {
+    if uses_copy(rows.len()) {
+        copy.insert_swaps(rows).await
+    } else {
+        insert_swaps(pool, rows).await
     }
 }
 
