@@ -68,8 +68,10 @@ impl SwapRow {
 
 /// Batches of at least this many rows go through COPY ([`CopyPool`]), smaller ones through the
 /// unnest INSERT: COPY costs a transaction and the stage round trips (BEGIN, COPY, INSERT, COMMIT)
-/// that a single unnest statement does not, so it only pays on large batches.
-pub const COPY_MIN_ROWS: usize = 500;
+/// that a single unnest statement does not, so it only pays on large batches. Measured on a
+/// throwaway PostgreSQL (issue-12 note, fifth session): COPY used 10–15 % more server CPU per row
+/// than the unnest INSERT at 500–1,000 rows and the same (within noise) at 2,000–5,000.
+pub const COPY_MIN_ROWS: usize = 2_000;
 
 /// Whether [`write_swaps`] sends a batch of `rows` rows through COPY.
 pub fn uses_copy(rows: usize) -> bool {
