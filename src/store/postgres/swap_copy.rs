@@ -219,10 +219,17 @@ async fn copy_rows(conn: &mut CopyConn, rows: &[SwapRow]) -> Result<u64, tokio_p
     let tx = conn.client.transaction().await?;
     let sink = tx.copy_in(&conn.copy).await?;
     let mut writer = pin!(BinaryCopyInWriter::new(sink, &STAGE_TYPES));
+    // Amount texts reuse three buffers: `write` encodes a row before it returns, so no row needs
+    // allocations of its own.
+    let (mut base_amount, mut quote_amount, mut sol_text) =
+        (String::new(), String::new(), String::new());
     for r in rows {
-        let base_amount = r.base_amount.to_string();
-        let quote_amount = r.quote_amount.to_string();
-        let sol_value = r.sol_value_lamports.map(|v| v.to_string());
+        set_decimal(&mut base_amount, r.base_amount);
+        set_decimal(&mut quote_amount, r.quote_amount);
+        let sol_value = r.sol_value_lamports.map(|v| {
+            set_decimal(&mut sol_text, v);
+            sol_text.as_str()
+        });
         let values: [&(dyn ToSql + Sync); 15] = [
             &r.signature,
             &r.leg,
@@ -232,10 +239,10 @@ async fn copy_rows(conn: &mut CopyConn, rows: &[SwapRow]) -> Result<u64, tokio_p
             &r.user_wallet,
             &r.side.as_str(),
             &r.base_mint,
-            &base_amount,
+            &base_amount.as_str(),
             &r.base_decimals,
             &r.quote_mint,
-            &quote_amount,
+            &quote_amount.as_str(),
             &r.quote_decimals,
             &sol_value,
             &r.fee_payer,
@@ -246,6 +253,13 @@ async fn copy_rows(conn: &mut CopyConn, rows: &[SwapRow]) -> Result<u64, tokio_p
     let inserted = tx.execute(&conn.insert, &[]).await?;
     tx.commit().await?;
     Ok(inserted)
+}
+
+/// `buf` := the decimal text of `value`, keeping its allocation.
+fn set_decimal(buf: &mut String, value: impl std::fmt::Display) {
+    use std::fmt::Write;
+    buf.clear();
+    let _ = write!(buf, "{value}");
 }
 
 /// Whether a COPY-path error may go away on retry: the connection broke or closed, or the server
