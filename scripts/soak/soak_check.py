@@ -3,16 +3,20 @@
 Checks (each one a row of the report's table; any failure makes soak.sh exit 1):
 - swaps: rows in swap_events == swaps in the feed's ledger (the distinct transactions the fake
   sent, run through the project's inference), and distinct signatures == its swap transactions;
-- counters: the per-minute buy + sell counts summed over every pw:ch:* hash == the ledger's swaps
-  (a double-counted or lost entry shows here);
+- counters: each live pw:ch:{mint}:{hour} hash's buy + sell counts == the swap rows of that mint
+  and hour (a double-counted or lost entry shows here); a (mint, hour) with rows and no hash is a
+  loss unless its last row is older than the counter TTL (then the hash expired by design);
 - dead letters: stream:tx:dead holds exactly the deliberate poison entries;
 - outbox: every alert has a delivery row per channel, each `sent` or `coalesced` (none pending or
   failed), and the stand-ins' 2xx answers witness each sent alert once (per channel, the multiset
   of mints of accepted single-alert messages equals that of `sent` rows), and each digest once
   (accepted digest messages == alert_digests rows, and their counts == coalesced rows);
 - memory: RSS of every process (its longest life between restarts), after warm-up, grows by at most
-  the stated slope per hour (least squares); Redis used_memory stays within its budget (README
-  "Redis memory budget") and, once the run outlasts the longest TTL, is flat;
+  the stated slope per hour (least squares; the first 10 minutes of each life are warm-up); Redis
+  used_memory stays within its budget (README "Redis memory budget") and, once the run outlasts
+  the fill horizon (the first whole chain hour + the counter TTL), is flat;
+- keys bounded: a census of every key at the end, by family: only the fixed singletons and
+  streams live without a TTL, and no rolling key's TTL exceeds its window;
 - drained: the run ended with nothing waiting.
 """
 import collections
@@ -27,29 +31,77 @@ REDIS_SLOPE_MB_H = float(os.environ.get("SOAK_REDIS_SLOPE_MB_H", "0"))  # 0: see
 # 65-minute TTL, plus duplicate markers (15 min) and the stream), and the fixed part.
 REDIS_BUDGET_MB_PER_1K = float(os.environ.get("SOAK_REDIS_BUDGET_MB_PER_1K", "750"))
 REDIS_BASE_MB = 50.0
-# Redis fills for as long as its longest-lived rolling keys live (counters.counter_ttl_secs, the
-# default 3900 s), then arrivals and expiries balance: its slope is judged only on samples after
-# this horizon (plus 5 min), so only runs longer than ~80 min judge it.
+# Redis fills until its rolling keys start expiring as fast as they arrive: per-minute keys after
+# counters.counter_ttl_secs (default 3900 s), but the per-hour counter hashes only a TTL after the
+# end of the first whole chain hour (fill_horizon). Its slope is judged only after that horizon,
+# about 2.5-3 h into a run; shorter runs rely on the key census (every key bounded by a TTL).
 COUNTER_TTL_SECS = float(os.environ.get("SOAK_COUNTER_TTL_SECS", "3900"))
 
-SUM_COUNTERS = """
-local cursor, sum, keys = '0', 0, 0
+# Per counter hash: its key and its buy + sell count, so each live hash can be held against the
+# swap rows of its (mint, hour). A sum over all hashes is wrong once the run outlasts the TTL: a
+# long-tail mint's early hour hash expires (by design) while its rows stay.
+COUNTS_BY_HASH = """
+local cursor, out = '0', {}
 repeat
   local r = redis.call('SCAN', cursor, 'MATCH', 'pw:ch:*', 'COUNT', 1000)
   cursor = r[1]
   for _, k in ipairs(r[2]) do
-    keys = keys + 1
-    local h = redis.call('HGETALL', k)
+    local h, sum = redis.call('HGETALL', k), 0
     for i = 1, #h, 2 do
       local tail = string.sub(h[i], -2)
       if tail == ':b' or tail == ':s' then sum = sum + tonumber(h[i + 1]) end
     end
+    out[#out + 1] = k
+    out[#out + 1] = sum
   end
 until cursor == '0'
-return {sum, keys}
+return out
 """
 
+# One SCAN page of the key census: per family (the key's first two `:` parts), the number of keys,
+# of keys without a TTL, the largest TTL left, and their memory. Returns the next cursor and the
+# rows flat; soak_check merges the pages, so no single script blocks Redis for the whole keyspace.
+CENSUS_PAGE = """
+local r = redis.call('SCAN', ARGV[1], 'COUNT', 2000)
+local fam = {}
+for _, k in ipairs(r[2]) do
+  local a, b = string.match(k, '^([^:]*):?([^:]*)')
+  local f = a .. ':' .. b
+  local ttl = redis.call('TTL', k)
+  local mem = redis.call('MEMORY', 'USAGE', k) or 0
+  local e = fam[f]
+  if not e then e = {0, 0, -1, 0}; fam[f] = e end
+  e[1] = e[1] + 1
+  if ttl == -1 then e[2] = e[2] + 1 end
+  if ttl > e[3] then e[3] = ttl end
+  e[4] = e[4] + mem
+end
+local out = {r[1]}
+for f, e in pairs(fam) do
+  out[#out + 1] = f
+  out[#out + 1] = e[1]
+  out[#out + 1] = e[2]
+  out[#out + 1] = e[3]
+  out[#out + 1] = e[4]
+end
+return out
+"""
+
+DAY = 86_400
+DEDUP_TTL_SECS = float(os.environ.get("SOAK_DEDUP_TTL_SECS", "900"))
+# The longest TTL each rolling key family may carry (keys.rs's table, the soak's config); families
+# not named here must have a TTL (any), except the fixed singletons and streams below.
+FAMILY_TTL_BOUND = {
+    "pw:ch": COUNTER_TTL_SECS, "pw:px": COUNTER_TTL_SECS, "pw:hb": COUNTER_TTL_SECS,
+    "pw:hs": COUNTER_TTL_SECS, "pw:wv": COUNTER_TTL_SECS, "pw:touched": COUNTER_TTL_SECS,
+    "pw:sig": DEDUP_TTL_SECS, "pw:fs": 8 * DAY, "pw:fsb": 9 * DAY, "pw:rpc": 2 * DAY,
+}
+# Keys that live for ever by design: one per deployment, or trimmed by their owner (keys.rs).
+NO_TTL_FAMILIES = {"pw:active", "pw:ingest", "pw:clock", "pw:hot", "pw:alerts", "pw:detector",
+                   "pw:tmp", "stream:tx", "pocketwatcher:live_stats"}
+
 MIN_JUDGED_SECS = 600
+RSS_WARMUP_SECS = float(os.environ.get("SOAK_RSS_WARMUP_SECS", "600"))
 
 BURST = re.compile(r"(\d+) alerts in a burst")
 
@@ -171,6 +223,96 @@ def nothing_left(redis, psql):
     return undelivered(stream, group) == 0 and group.get("pending") == 0 and waiting == 0
 
 
+def counters_against_rows(redis, psql):
+    """Each live `pw:ch:{mint}:{hour}` hash against the swap rows of its mint and hour (the rows
+    equal the feed's ledger, checked first). A live hash must match its rows exactly: one more is a
+    double count, one less a loss. A (mint, hour) with rows but no hash is a loss unless the hash
+    may have expired: its last row was written more than the TTL (plus a minute's slack) ago."""
+    flat = redis("EVAL", COUNTS_BY_HASH, 0)
+    live = {}
+    for k, v in zip(flat[::2], flat[1::2]):
+        mint, hour = k.decode()[len("pw:ch:"):].rsplit(":", 1)
+        live[(mint, int(hour))] = int(v)
+    now = int(redis("TIME")[0])
+    rows = {}
+    for mint, hour, n, last in psql("SELECT base_mint, block_time / 3600, count(*), "
+                                    "extract(epoch FROM max(created_at))::bigint "
+                                    "FROM swap_events GROUP BY 1, 2"):
+        rows[(mint, int(hour))] = (int(n), int(last))
+    wrong, lost, extra, expired, expired_swaps = [], [], [], 0, 0
+    for key, counted in live.items():
+        n = rows.get(key, (0, 0))[0]
+        if n == 0:
+            extra.append((key, counted))
+        elif counted != n:
+            wrong.append((key, counted, n))
+    for key, (n, last) in rows.items():
+        if key in live:
+            continue
+        if last + COUNTER_TTL_SECS + 60 < now:
+            expired += 1
+            expired_swaps += n
+        else:
+            lost.append((key, n))
+    checked = sum(live.values())
+    ok = not wrong and not lost and not extra
+    detail = (f"{len(live)} live pw:ch hashes hold {checked} buys+sells, each equal to its "
+              f"(mint, hour)'s swap rows; {expired} hashes ({expired_swaps} swaps) expired by "
+              f"their {COUNTER_TTL_SECS:.0f} s TTL, all last written over the TTL ago")
+    if not ok:
+        sample = (wrong[:3], lost[:3], extra[:3])
+        detail = (f"{len(wrong)} hashes differ from their rows, {len(lost)} missing though "
+                  f"written within the TTL, {len(extra)} without rows (first of each: {sample}); "
+                  + detail)
+    return ok, detail
+
+
+def key_census(redis):
+    """Every key, by family: count, keys without a TTL, the largest TTL left, memory (MB)."""
+    cursor, fam = "0", {}
+    while True:
+        page = redis("EVAL", CENSUS_PAGE, 0, cursor, timeout=60.0)
+        cursor = page[0].decode() if isinstance(page[0], bytes) else str(page[0])
+        rest = page[1:]
+        for i in range(0, len(rest), 5):
+            f = rest[i].decode()
+            n, no_ttl, ttl, mem = (int(x) for x in rest[i + 1:i + 5])
+            e = fam.setdefault(f, [0, 0, -1, 0])
+            e[0] += n
+            e[1] += no_ttl
+            e[2] = max(e[2], ttl)
+            e[3] += mem
+        if cursor == "0":
+            return fam
+
+
+def census_verdict(fam):
+    """Bounded by design: nothing outside the fixed singletons and streams lives for ever, and no
+    rolling key carries a TTL longer than its window. With that, used_memory is bounded by the
+    rate × the windows, whatever the run length, which a slope over a run shorter than the fill
+    horizon cannot show."""
+    forever = {f: e[1] for f, e in fam.items() if e[1] and f not in NO_TTL_FAMILIES}
+    too_long = {f: e[2] for f, e in fam.items()
+                if f in FAMILY_TTL_BOUND and e[2] > FAMILY_TTL_BOUND[f] + 60}
+    ok = not forever and not too_long
+    total = sum(e[3] for e in fam.values()) / 1e6
+    detail = (f"{sum(e[0] for e in fam.values())} keys in {len(fam)} families, {total:.0f} MB; "
+              f"keys without a TTL only in {sorted(f for f, e in fam.items() if e[1])}")
+    if not ok:
+        detail = f"without a TTL: {forever}; TTL over the window: {too_long}; " + detail
+    return ok, detail
+
+
+def fill_horizon(psql, start_wall):
+    """Seconds from the run's start after which Redis is in its periodic steady state. Counter
+    hashes are per chain-time hour and live COUNTER_TTL after their last write, so the first hour
+    that starts inside the run is full only at its end and gone a TTL later; before that, Redis
+    grows by design. Chain time runs at wall rate in the soak (its feed), from the first block."""
+    first = psql("SELECT min(block_time) FROM swap_events")[0][0]
+    to_boundary = (3600 - int(first) % 3600) % 3600 if first else 0
+    return start_wall + to_boundary + 3600 + COUNTER_TTL_SECS + 300
+
+
 def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts, poison,
                      drained, seconds, rate, redis, psql, plan, outage, sample_secs):
     with open(ledger) as f:
@@ -184,9 +326,9 @@ def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts
                    f"{led['swap_transactions']} swap transactions"))
     checks.append(("signatures == feed's swap transactions", sigs == led["swap_transactions"],
                    f"{sigs} / {led['swap_transactions']}"))
-    counted, keys = redis("EVAL", SUM_COUNTERS, 0)
-    checks.append(("Redis buy+sell counters == feed's swaps", counted == led["swaps"],
-                   f"{counted} counted in {keys} pw:ch hashes / {led['swaps']}"))
+    ok_counters, text = counters_against_rows(redis, psql)
+    checks.append(("Redis buy+sell counters == swap rows, per (mint, hour) hash", ok_counters,
+                   text))
     added = samples[-1].get("entries_added") if samples else None
     dup = (added or 0) - led["distinct_sent"] - len(poison)
     checks.append(("stream entries = distinct sent + replays + poison", dup >= 0,
@@ -234,7 +376,9 @@ def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts
         if current:
             segments.append(current)
         longest = max(segments, key=lambda seg: seg[-1][0] - seg[0][0], default=[])
-        pts = after_warmup(longest)
+        # A restarted process warms up again (parser caches, allocator arenas, a backlog after
+        # the kill): its first RSS_WARMUP_SECS are not judged, so each life is judged on its own.
+        pts = after_warmup(longest, min_secs=RSS_WARMUP_SECS)
         slope = slope_per_hour(pts)
         span = (pts[-1][0] - pts[0][0]) if pts else 0
         peak = max((v for seg in segments for _, v in seg), default=0)
@@ -262,7 +406,7 @@ def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts
     # (pw:hs:* ≈ 6.5% of the per-minute memory, ≈ 36 MB/h per 1k tx/s), so such a leak fails it;
     # a stream-backlog swing (≈ 3 KB × entries held during a reclaim, for a minute or two) moves a
     # least-squares slope over ≥ 10 min far less.
-    horizon = (all_redis[0][0] if all_redis else 0) + COUNTER_TTL_SECS + 300
+    horizon = fill_horizon(psql, all_redis[0][0] if all_redis else 0)
     settled = [p for p in redis_pts if p[0] >= horizon]
     redis_slope = slope_per_hour(settled) if settled else slope_per_hour(redis_pts)
     redis_bound = REDIS_SLOPE_MB_H or 25.0 * max(rate, 1) / 1000.0
@@ -275,6 +419,10 @@ def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts
                     f"not judged: the run ends before the {horizon / 60:.0f}-min fill horizon; "
                     f"slope while filling {redis_slope:+.1f} MB/h"
                     if redis_slope is not None else "too few samples")))
+    census = key_census(redis)
+    ok_census, text = census_verdict(census)
+    checks.append(("Redis keys bounded: no key without a TTL but the fixed ones, no TTL over "
+                   "its window", ok_census, text))
     if not drained and nothing_left(redis, psql):
         # Runs before the lag fix watched Redis's own lag, which stays wrong after a Redis crash:
         # they never saw the drain. The final state, read once the daemons have stopped, decides.
@@ -289,7 +437,7 @@ def check_and_report(*, out, work, ledger, samples, events, daemons, feed_starts
     plots = draw(out, samples, events, list(daemons))
     ok = all(c[1] is not False for c in checks)
     write_report(out, ok, checks, led, events, daemons, feed_starts, seconds, rate, plan,
-                 outage, memory_rows, plots, sample_secs)
+                 outage, memory_rows, plots, sample_secs, census)
     with open(os.path.join(out, "checks.json"), "w") as f:
         json.dump({"ok": ok, "checks": [{"name": n, "ok": o, "detail": d}
                                         for n, o, d in checks]}, f, indent=1)
@@ -372,7 +520,7 @@ def draw(out, samples, events, names):
 
 
 def write_report(out, ok, checks, led, events, daemons, feed_starts, seconds, rate, plan, outage,
-                 memory_rows, plots, sample_secs):
+                 memory_rows, plots, sample_secs, census=None):
     lines = [f"# Soak report: {'PASS' if ok else 'FAIL'}", "",
              f"{seconds / 60:.1f} min at {rate} tx/s (feed: {led['distinct_sent']} distinct "
              f"transactions, {led['swaps']} swaps in {led['swap_transactions']} transactions, "
@@ -385,6 +533,13 @@ def write_report(out, ok, checks, led, events, daemons, feed_starts, seconds, ra
     for name, peak, slope, span, lives in memory_rows:
         lines.append(f"| {name} | {peak:.1f} | {'' if slope is None else f'{slope:+.1f}'} | "
                      f"{span / 60:.1f} | {lives} |")
+    if census:
+        lines += ["", "## Redis keys at the end, by family", "",
+                  "| family | keys | without TTL | largest TTL left s | MB | bytes per key |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for f, (n, no_ttl, ttl, mem) in sorted(census.items(), key=lambda kv: -kv[1][3]):
+            lines.append(f"| `{f}` | {n} | {no_ttl} | {ttl if ttl >= 0 else ''} | "
+                         f"{mem / 1e6:.1f} | {mem // max(n, 1)} |")
     lines += ["", "## Faults and restarts", "",
               f"Plan: {len(plan)} faults ({collections.Counter(w for _, w in plan)}), feed outage "
               f"{outage:.0f} s. Starts per process: "
