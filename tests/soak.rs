@@ -39,6 +39,7 @@ fn three_minute_soak_passes_every_check() {
     for want in [
         "swap rows",
         "Redis buy+sell",
+        "Redis keys bounded",
         "dead letters",
         "discord:",
         "telegram:",
